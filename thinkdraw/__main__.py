@@ -1,0 +1,5 @@
+import sys
+
+from thinkdraw.cli import main
+
+sys.exit(main())

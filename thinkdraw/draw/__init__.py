@@ -1,0 +1,1 @@
+"""DRAW: motion over rig parameters (procedural simulator and guided diffusion). Not built yet."""

@@ -1,0 +1,36 @@
+"""Logging set-up: one rich handler on stderr so stdout stays clean for --json output."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+_CONFIGURED = False
+
+
+def setup_logging(verbosity: int = 0) -> None:
+    """Configure the ``thinkdraw`` logger. verbosity: -1 quiet, 0 info, 1+ debug."""
+    global _CONFIGURED
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    logger = logging.getLogger("thinkdraw")
+    logger.setLevel(level)
+    if not _CONFIGURED:
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+        _CONFIGURED = True
+    # Third-party noise (TF Lite / absl / transformers) off unless debugging.
+    if verbosity <= 0:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("GLOG_minloglevel", "3")
+        for name in ("transformers", "sentence_transformers", "absl", "piper", "urllib3"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """Return a child of the ``thinkdraw`` logger."""
+    return logging.getLogger(name if name.startswith("thinkdraw") else f"thinkdraw.{name}")
