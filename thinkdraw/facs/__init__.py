@@ -43,3 +43,57 @@ def normalise_au(code: str) -> str:
         s = s[2:]
     s = s.lstrip("0") or "0"
     return f"AU{s}"
+
+
+# ---- THINK knowledge (emotions.yaml, rules.yaml, lexicon_*.yaml, arkit.yaml) ------------------
+
+BASIC_EMOTIONS: tuple[str, ...] = (
+    "neutral", "happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt",
+)
+"""The basic emotion names every plan uses (EMFACS six + contempt, plus neutral)."""
+
+
+@functools.lru_cache(maxsize=None)
+def emotions() -> dict[str, dict[str, Any]]:
+    """Emotion prototypes: name -> {kind, aus, sides, components|family, timing, valence, ...}."""
+    return dict(load("emotions"))
+
+
+@functools.lru_cache(maxsize=None)
+def rules() -> dict[str, Any]:
+    """Conflict, masking and negation rules (rules.yaml)."""
+    return dict(load("rules"))
+
+
+@functools.lru_cache(maxsize=None)
+def lexicon(lang: str) -> dict[str, Any]:
+    """Emotion lexicon for ``lang`` ('en' or 'zh'): words, mixtures, intensifiers, negation, ..."""
+    if lang not in ("en", "zh"):
+        raise ValueError(f"no lexicon for language {lang!r}")
+    return dict(load(f"lexicon_{lang}"))
+
+
+@functools.lru_cache(maxsize=None)
+def arkit_map() -> dict[str, dict[str, float]]:
+    """AU -> {ARKit blendshape name (with ``{S}`` for the side): weight} (arkit.yaml)."""
+    return {au: dict(v) for au, v in load("arkit")["map"].items()}
+
+
+def arkit_blendshapes() -> list[str]:
+    """The 52 ARKit blendshape names, in Apple's documented order."""
+    return list(load("arkit")["blendshapes"])
+
+
+def au_to_arkit(aus: dict[str, float], sides: dict[str, str] | None = None) -> dict[str, float]:
+    """{AU: intensity} (+ optional {AU: both|left|right}) -> {ARKit blendshape: value in [0, 1]}."""
+    table = arkit_map()
+    sides = sides or {}
+    out: dict[str, float] = {}
+    for au, x in aus.items():
+        side = sides.get(au, "both")
+        suffixes = {"both": ("Left", "Right"), "left": ("Left",), "right": ("Right",)}[side]
+        for template, weight in table.get(normalise_au(au), {}).items():
+            names = [template.replace("{S}", s) for s in suffixes] if "{S}" in template else [template]
+            for name in names:
+                out[name] = min(1.0, out.get(name, 0.0) + float(weight) * float(x))
+    return out

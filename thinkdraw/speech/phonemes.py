@@ -31,7 +31,7 @@ _IPA_STRIP = re.compile("[ˈˌːˑ.‿͜͡|ʰʲʷ˞̩̯̃˥˦˧˨˩0-9;'\",_\\-]
 
 @functools.lru_cache(maxsize=None)
 def _load(name: str) -> Any:
-    text = resources.files(__package__).joinpath("data", f"{name}.yaml").read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath("data").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 

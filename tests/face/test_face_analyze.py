@@ -1,0 +1,133 @@
+"""Face analysis: landmarks, pose, several faces, no face, border, stylised, large, mesh data."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from thinkdraw.errors import InputError
+from thinkdraw.face import mesh
+from thinkdraw.face.analyze import Portrait, analyze_portrait
+
+
+def test_astronaut_portrait(astro_portrait):
+    p = astro_portrait
+    assert p.size == (512, 512) and p.landmarks.shape == (478, 3)
+    x0, y0, x1, y1 = p.box
+    assert 150 < x0 < x1 < 300 and 40 < y0 < y1 < 220
+    # person's left eye is on the image right in a frontal photo
+    assert p.landmarks[mesh.LEFT_EYE_CORNERS[0], 0] > p.landmarks[mesh.RIGHT_EYE_CORNERS[0], 0]
+    assert p.landmarks[473, 0] > p.landmarks[468, 0]
+    assert abs(p.yaw) < 10 and abs(p.pitch) < 10 and abs(p.roll) < 10
+    assert p.num_faces == 1 and p.face_index == 0
+
+
+def test_portrait_json_roundtrip(astro_portrait):
+    d = json.loads(json.dumps(astro_portrait.to_dict()))
+    q = Portrait.from_dict(d)
+    assert np.allclose(q.landmarks, astro_portrait.landmarks, atol=1e-3)
+    assert q.box == pytest.approx(astro_portrait.box)
+
+
+def test_portrait_from_bad_dict():
+    with pytest.raises(InputError, match="invalid portrait"):
+        Portrait.from_dict({"landmarks": [[0, 0, 0]]})
+
+
+def test_grace_hopper_from_path(grace_portrait):
+    assert grace_portrait.size == (512, 600)
+    assert grace_portrait.landmarks[:, :2].min() > 0
+
+
+def test_roll_is_measured(astronaut, analyzer):
+    h, w = astronaut.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -20, 1.0)  # image rotated 20 deg clockwise
+    rot = cv2.warpAffine(astronaut, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    p0 = analyze_portrait(astronaut, analyzer=analyzer)
+    p = analyze_portrait(rot, analyzer=analyzer)
+    # clockwise image rotation tilts the head toward the person's left shoulder: roll decreases
+    assert p.roll - p0.roll == pytest.approx(-20, abs=4)
+
+
+def test_no_face(analyzer):
+    with pytest.raises(InputError, match=r"^no face found in <array>$"):
+        analyze_portrait(np.full((300, 300, 3), 180, np.uint8), analyzer=analyzer)
+
+
+def test_two_faces_largest_first(astronaut, analyzer):
+    small = cv2.resize(astronaut, (380, 380))
+    right = np.full((512, 512, 3), 255, np.uint8)
+    right[66:446, 66:446] = small
+    img = np.concatenate([astronaut, right], axis=1)
+    p0 = analyze_portrait(img, analyzer=analyzer)
+    p1 = analyze_portrait(img, face=1, analyzer=analyzer)
+    assert p0.num_faces == 2 and p1.num_faces == 2
+    assert p0.box[2] < 512 < p1.box[0]  # largest = the left, full-size astronaut
+    assert (p1.box[2] - p1.box[0]) < (p0.box[2] - p0.box[0])
+    with pytest.raises(InputError, match=r"face 2 requested but 2 faces found .*numbered 0\.\.1"):
+        analyze_portrait(img, face=2, analyzer=analyzer)
+
+
+def test_same_size_side_by_side(astronaut, analyzer):
+    p = analyze_portrait(np.concatenate([astronaut, astronaut], axis=1), analyzer=analyzer)
+    assert p.num_faces == 2
+
+
+def test_face_at_border(astronaut, analyzer, astro_portrait):
+    crop = astronaut[100:, 200:]  # the face is cut by the top and left edges
+    p = analyze_portrait(crop, analyzer=analyzer)
+    ref = astro_portrait.landmarks[:, :2] - np.array([200, 100])
+    assert np.median(np.linalg.norm(p.landmarks[:, :2] - ref, axis=1)) < 8
+
+
+def test_face_filling_the_frame(astronaut, analyzer):
+    crop = cv2.resize(astronaut[70:180, 175:275], (400, 440))
+    p = analyze_portrait(crop, analyzer=analyzer)
+    assert p.num_faces >= 1
+
+
+def test_pencil_sketch_detected(astronaut, analyzer, astro_portrait):
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    blur = cv2.GaussianBlur(255 - gray, (21, 21), 0)
+    sketch = cv2.divide(gray, 255 - blur, scale=256)
+    p = analyze_portrait(sketch, analyzer=analyzer)
+    d = np.linalg.norm(p.landmarks[:, :2] - astro_portrait.landmarks[:, :2], axis=1)
+    assert np.median(d) < 6
+
+
+def test_cartoon_flat_colours(astronaut, analyzer):
+    # a posterised, edge-outlined "cartoon" version
+    flat = cv2.bilateralFilter(astronaut, 9, 120, 120)
+    flat = (flat // 64) * 64 + 32
+    edges = cv2.Canny(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY), 80, 160)
+    flat[edges > 0] = 0
+    p = analyze_portrait(flat.astype(np.uint8), analyzer=analyzer)
+    assert p.num_faces >= 1
+
+
+def test_large_image_maps_back(astronaut, analyzer, astro_portrait):
+    big = cv2.resize(astronaut, (3000, 3000), interpolation=cv2.INTER_CUBIC)
+    p = analyze_portrait(big, analyzer=analyzer)
+    assert p.size == (3000, 3000)
+    d = np.linalg.norm(p.landmarks[:, :2] / (3000 / 512) - astro_portrait.landmarks[:, :2], axis=1)
+    assert np.median(d) < 3
+
+
+def test_mesh_triangles():
+    tri = mesh.triangles()
+    assert tri.shape == (852, 3) and tri.min() == 0 and tri.max() == 467
+    # Euler characteristic of a sphere with 4 holes (outline, 2 eyes, mouth): V - E + F = -2
+    assert 468 - len(mesh.tessellation_edges()) + len(tri) == -2
+    assert np.array_equal(np.sort(mesh._derive_triangles(), axis=1), np.sort(tri, axis=1))
+
+
+def test_mesh_groups_sides(astro_portrait):
+    lm = astro_portrait.landmarks
+    assert lm[list(mesh.LEFT_EYE), 0].mean() > lm[list(mesh.RIGHT_EYE), 0].mean()
+    assert lm[list(mesh.LEFT_BROW), 0].mean() > lm[list(mesh.RIGHT_BROW), 0].mean()
+    assert lm[list(mesh.LEFT_EYE_UPPER[1:-1]), 1].mean() < lm[list(mesh.LEFT_EYE_LOWER[1:-1]), 1].mean()
+    assert lm[list(mesh.LIPS_OUTER_UPPER[1:-1]), 1].mean() < lm[list(mesh.LIPS_OUTER_LOWER[1:-1]), 1].mean()
+    assert len(set(mesh.LIPS_INNER)) == len(mesh.LIPS_INNER) == 20

@@ -1,0 +1,117 @@
+"""Mesh-warp renderer behaviour: identity, still background, mouth interior, lids, gaze, torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from render_edits import close_eyes, gaze, jaw_drop, smile
+
+from thinkdraw.errors import InputError
+from thinkdraw.face import mesh as M
+from thinkdraw.render.geometry import between_chains_alpha
+
+
+def _lm(astronaut) -> np.ndarray:
+    return np.asarray(astronaut[1].landmarks, dtype=np.float64)
+
+
+def test_shapes_and_dtype(renderer, astronaut):
+    lm = _lm(astronaut)
+    out = renderer.render(smile(lm))
+    assert out.shape == (512, 512, 3) and out.dtype == np.uint8
+    batch = renderer.render_batch(np.stack([lm[:, :2], smile(lm)[:, :2]]))
+    assert batch.shape == (2, 512, 512, 3) and batch.dtype == np.uint8
+
+
+def test_identity_render_is_the_source(renderer, astronaut):
+    img = astronaut[0]
+    out = renderer.render(_lm(astronaut))
+    assert np.array_equal(out, img)
+
+
+def test_background_still_under_expression(renderer, astronaut):
+    img, lm = astronaut[0], _lm(astronaut)
+    out = renderer.render(close_eyes(jaw_drop(smile(lm))))
+    x0, y0, x1, y1 = astronaut[1].box
+    pad = 0.4 * (x1 - x0)
+    far = np.ones(img.shape[:2], bool)
+    far[int(max(y0 - pad, 0)) : int(y1 + pad), int(max(x0 - pad, 0)) : int(x1 + pad)] = False
+    assert far.sum() > 50_000
+    assert np.array_equal(out[far], img[far])
+    assert not np.array_equal(out, img)  # the face did change
+
+
+def _inner_lip_mask(lm: np.ndarray, shape) -> np.ndarray:
+    py, px = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    a, _, _, _ = between_chains_alpha(lm[list(M.LIPS_INNER_UPPER), :2], lm[list(M.LIPS_INNER_LOWER), :2], px, py)
+    return a > 0.99
+
+
+def test_mouth_interior_when_lips_part(renderer, astronaut):
+    lm = _lm(astronaut)
+    target = jaw_drop(lm)
+    out = renderer.render(target)
+    inside = out[_inner_lip_mask(target, out.shape)].astype(float)
+    assert len(inside) > 200
+    lum = inside.mean(1)
+    sat = inside.max(1) - inside.min(1)
+    assert (lum < 70).mean() > 0.2  # dark cavity
+    assert ((lum > 150) & (sat < 60)).mean() > 0.05  # off-white teeth
+    # deterministic: the same landmarks give the same pixels
+    assert np.array_equal(out, renderer.render(target))
+
+
+def test_closed_eyes_show_no_iris(renderer, astronaut):
+    img, lm = astronaut[0], _lm(astronaut)
+    out = renderer.render(close_eyes(lm))
+    for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+        c = lm[iris[0], :2]
+        r = np.linalg.norm(lm[list(iris[1:]), :2] - c, axis=1).mean()
+        y, x = np.mgrid[0:512, 0:512]
+        disk = np.hypot(x - c[0], y - c[1]) < 0.8 * r
+        src_lum = img[disk].astype(float).mean(1)
+        out_lum = out[disk].astype(float).mean(1)
+        dark = np.percentile(src_lum, 30)
+        assert (src_lum < dark + 1).mean() > 0.25  # the open eye has a dark iris here
+        assert (out_lum < dark + 5).mean() < 0.05  # the closed lid covers it
+
+
+def test_gaze_moves_the_iris(renderer, astronaut):
+    lm = _lm(astronaut)
+    out_r = renderer.render(gaze(lm, 1.0)).astype(float)
+    out_l = renderer.render(gaze(lm, -1.0)).astype(float)
+    c = lm[468, :2]
+    r = np.linalg.norm(lm[469, :2] - c)
+    y0, y1 = int(c[1] - r), int(c[1] + r)
+    xs = np.arange(int(c[0] - 3 * r), int(c[0] + 3 * r))
+
+    def dark_centre(im):
+        lum = im[y0:y1, xs].mean(axis=(0, 2))
+        w = np.clip(lum.max() - lum, 0, None) ** 2
+        return (w * xs).sum() / w.sum()
+
+    assert dark_centre(out_r) - dark_centre(out_l) > 0.5 * r
+
+
+def test_bad_landmarks(renderer):
+    with pytest.raises(InputError):
+        renderer.render(np.zeros((10, 2)))
+    with pytest.raises(InputError):
+        renderer.render(np.full((478, 2), np.nan))
+
+
+def test_torch_matches_numpy(astronaut):
+    pytest.importorskip("torch")
+    from thinkdraw.render.torch_warp import TorchRenderer
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    lm = _lm(astronaut)
+    r = Renderer(img, portrait, RenderConfig(map_step=1))
+    seq = np.stack([lm, jaw_drop(smile(lm)), close_eyes(lm), gaze(lm, 1.0)])
+    a = r.render_batch(seq)
+    b = TorchRenderer(r, "cpu").render_batch(seq)
+    assert b.shape == a.shape and b.dtype == np.uint8
+    d = np.abs(a.astype(int) - b.astype(int))
+    assert d.mean() < 0.2 and (d > 3).mean() < 1e-3
+    assert np.abs(b[0].astype(int) - img).max() <= 1

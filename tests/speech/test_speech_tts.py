@@ -1,0 +1,90 @@
+"""TTS: piper and espeak voices, Chinese, emotional prosody, CLI speak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from thinkdraw.errors import InputError
+from thinkdraw.speech.audio import load_audio
+from thinkdraw.speech.tts import MAX_TEXT_CHARS, ProsodyTargets, affect_from, synthesize
+
+
+def test_piper_non_silent_plausible_words(piper_track):
+    x = load_audio(piper_track.audio)
+    assert np.sqrt(np.mean(x**2)) > 0.02
+    assert 1.5 < piper_track.duration < 6.0  # 7 words
+    assert [w.w for w in piper_track.words] == ["good", "morning", "the", "weather", "is", "lovely", "today"]
+    starts = [w.start for w in piper_track.words]
+    assert starts == sorted(starts) and piper_track.words[-1].end <= piper_track.duration + 1e-6
+    assert piper_track.source == "piper" and not piper_track.warnings
+
+
+def test_espeak_chinese(speech_dir):
+    tr = synthesize("今天天气很好，我们去公园散步吧。", speech_dir / "cmn.wav", voice="auto")
+    assert tr.source == "espeak" and tr.language == "cmn"
+    assert tr.duration > 1.0 and len(tr.words) >= 8
+    assert {"CH", "T", "IY"} <= {p.p for p in tr.phonemes}
+    assert np.abs(load_audio(tr.audio)).max() > 0.05
+
+
+def test_piper_voice_on_chinese_warns(speech_dir):
+    tr = synthesize("你好", speech_dir / "cmn2.wav", voice="piper")
+    assert tr.source == "espeak" and any("English only" in w for w in tr.warnings)
+
+
+@pytest.mark.parametrize("voice", ["piper", "espeak"])
+def test_emotion_changes_rate_and_pitch(speech_dir, voice):
+    text = "I have some news about the garden party tomorrow afternoon."
+    ex = synthesize(text, speech_dir / f"{voice}_ex.wav", "very excited", voice)
+    sad = synthesize(text, speech_dir / f"{voice}_sad.wav", "very sad", voice)
+    assert ex.duration < 0.85 * sad.duration  # faster
+    assert ex.prosody_summary["f0_median_hz"] > 1.1 * sad.prosody_summary["f0_median_hz"]  # higher
+
+
+def test_emotion_plan_fields_drive_targets():
+    plan = {"valence": -0.8, "arousal": -0.7, "intensity": 1.0, "emotions": [{"name": "sadness", "weight": 1.0}]}
+    a = affect_from(plan)
+    assert a.label == "sadness" and a.arousal == -0.7
+    tg = ProsodyTargets.from_affect(a)
+    assert tg.rate < 0.85 and tg.pitch_st < 0 and tg.gain_db < 0
+    assert ProsodyTargets.from_affect(affect_from(None)) == ProsodyTargets()
+
+
+def test_bad_text(speech_dir):
+    with pytest.raises(InputError, match="empty"):
+        synthesize("   ", speech_dir / "e.wav")
+    with pytest.raises(InputError, match=str(MAX_TEXT_CHARS)):
+        synthesize("a" * (MAX_TEXT_CHARS + 1), speech_dir / "e.wav")
+    assert not (speech_dir / "e.wav").exists()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "thinkdraw", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_speak_json(speech_dir):
+    out = speech_dir / "cli.wav"
+    r = _cli("speak", "Hello world.", "-o", str(out), "--voice", "espeak", "--emotion", "happy", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)  # stdout is exactly the JSON
+    assert data["audio"] == str(out) and out.exists() and [w["w"] for w in data["words"]] == ["Hello", "world"]
+    assert not list(speech_dir.glob(".cli.*"))  # no temp file left
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["speak", "", "-o", "x.wav"], "text to say is empty"),
+        (["speak", "a" * 6000, "-o", "x.wav"], "the limit is 5000"),
+        (["align", "/nonexistent/file.wav", "--json"], "audio file not found"),
+    ],
+)
+def test_cli_errors(tmp_path, args, message):
+    r = _cli(*[str(tmp_path / a) if a == "x.wav" else a for a in args])
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and message in r.stderr and r.stderr.startswith("thinkdraw ")

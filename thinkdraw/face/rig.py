@@ -1,0 +1,715 @@
+"""The FACS rig: rig parameters <-> face landmarks, the one place that knows what an AU does.
+
+Model (canonical frame of :mod:`thinkdraw.face.geometry`, unit = inter-ocular distance, IOD)
+--------------------------------------------------------------------------------------------
+For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
+
+    X_lin = N + sum_k a_k B_k + g_h G_h + g_v G_v                      (linear part)
+    X     = X_lin + sum_e c_e * (M_e @ X_lin),   c_e = clip(AU43 + AU45<side e>, 0, 1)
+    X     = clamp(X)   (upper lid never below its lower-lid partner; inner lips never cross)
+
+* ``N`` (478, 3): the portrait's own face, neutralised (see *neutralisation* below).
+* ``B_k``: per-channel displacement fields, computed at load time from the authored components
+  in ``thinkdraw/facs/rig.yaml`` (seed vertices, move/rotate, Gaussian falloff of the geodesic
+  distance over the mesh; eyelid components as fractions of this face's own eye opening).
+* ``M_e``: the eyelid-closure operator of eye e (sparse 478 x 478): it moves each upper-lid vertex
+  most of the way onto its lower-lid partner (and the lower lid a little up) from their *current*
+  positions, with the lid skin following.  The model is therefore bilinear in (closure, other AUs)
+  and a closed eye closes whatever AU5/AU7 did first.  Irises follow their eye (mean motion of the
+  eye corners) and move with gaze.
+
+Pose: pixel landmarks = camera_to_pixel(s * R @ (X - c) + T) with ``c`` the head pivot
+(rig.yaml), ``s = s0 * exp(scale)``, ``R = euler(yaw0 + yaw, pitch0 + pitch, roll0 + roll)``,
+``T = T0 + W * (tx, -ty, 0)``; (s0, yaw0.., T0) are the portrait's own pose and W its face width
+in pixels.  So all-zero pose channels keep the photo's head exactly where it is.
+
+Inverse: landmarks (T, 478, 2|3) -> (T, D).  Per frame: similarity (3D, Umeyama) or scaled
+orthographic (2D) fit of the neutral model on stable anchor points; then AU + gaze intensities by
+bounded linear least squares (``scipy.optimize.lsq_linear``, AUs in [0, 1], gaze in [-1, 1]) on a
+shared, pre-factored design (3D) or a per-frame projected design (2D); the pose is refitted
+against the predicted shape and the AUs re-solved (alternation, 3 rounds); frames with closed
+eyes get Gauss-Newton steps on the bilinear closure term.  Pose channels are reported relative to
+the reference (neutral) pose.
+
+Neutralisation ("most photos already smile"): the portrait's own mouth AUs are estimated from
+measurements that identity barely affects -- the height of each lip corner above the stomion
+(midpoint of the inner lips) and the inner-lip gaps -- by bounded least squares over
+AU12L/AU12R/AU15/AU25/AU26 against the values of a neutral face (corners level with the stomion,
+lips closed); intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape -
+sum own_k B_k``.  With ``relative=True`` (default) ``forward`` renders targets on ``N``, so AU15 on
+a smiling photo gives a sad mouth, not a smile minus a bit; ``relative=False`` adds the
+displacements to the photo's face as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Union
+
+import numpy as np
+import yaml
+
+from thinkdraw.errors import InputError
+from thinkdraw.face import geometry, mesh
+from thinkdraw.face.canonical import canonical_neutral, mirror_index
+from thinkdraw.motion import GAZE_CHANNELS, POSE_CHANNELS, au_channels, params_to_vector, rig_channels
+
+ParamsLike = Union[np.ndarray, Sequence[float], Mapping[str, float]]
+
+NEUTRALISE_AUS: tuple[str, ...] = ("AU12L", "AU12R", "AU15", "AU25", "AU26")
+"""Channels estimated on (and removed from) the portrait's own face."""
+NEUTRALISE_MIN = 0.08
+"""Own-AU estimates below this are treated as no evidence (set to 0)."""
+NEUTRAL_CORNER_OFFSET = -0.01
+"""Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
+
+# Stable points for the first head-pose fit (eye corners, nose bridge/tip, forehead, temples).
+RIG_ANCHORS: tuple[int, ...] = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 10, 151, 234, 454,
+                                127, 356, 93, 323, 162, 389, 21, 251, 54, 284, 103, 332)
+# Matched lid pairs (upper, lower) per eye, corners excluded.
+RIGHT_LID_PAIRS = tuple(zip(mesh.RIGHT_EYE_UPPER[1:-1], mesh.RIGHT_EYE_LOWER[1:-1]))
+LEFT_LID_PAIRS = tuple(zip(mesh.LEFT_EYE_UPPER[1:-1], mesh.LEFT_EYE_LOWER[1:-1]))
+LIP_PAIRS = tuple(zip(mesh.LIPS_INNER_UPPER[1:-1], mesh.LIPS_INNER_LOWER[1:-1]))
+Z_WEIGHT = 0.5  # weight of z residuals in the 3D inverse (MediaPipe depth is noisier than x, y)
+
+
+# ----------------------------------------------------------------------------------------------
+# Authoring data -> fields
+# ----------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def rig_spec() -> dict[str, Any]:
+    """Parsed ``thinkdraw/facs/rig.yaml`` (cached; read-only)."""
+    text = resources.files("thinkdraw.facs").joinpath("rig.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _resolve(items: Sequence[Any], groups: Mapping[str, Any]) -> list[int]:
+    out: list[int] = []
+    for it in items:
+        if isinstance(it, str):
+            if it not in groups:
+                raise KeyError(f"rig.yaml: unknown vertex group {it!r}")
+            out += _resolve(groups[it], groups)
+        else:
+            out.append(int(it))
+    return sorted(set(out))
+
+
+@functools.lru_cache(maxsize=None)
+def _graph():
+    """Sparse symmetric mesh graph with canonical edge lengths."""
+    from scipy.sparse import csr_matrix
+
+    p = canonical_neutral()
+    e = mesh.tessellation_edges()
+    w = np.linalg.norm(p[e[:, 0]] - p[e[:, 1]], axis=1)
+    n = mesh.N_MESH
+    g = csr_matrix((np.r_[w, w], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))
+    return g
+
+
+def _geodesic(seeds: Sequence[int], with_sources: bool = False):
+    """(468,) geodesic distance to the nearest seed (and that seed's index if asked)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    seeds = [s for s in seeds if s < mesh.N_MESH]
+    res = dijkstra(_graph(), directed=False, indices=seeds, min_only=True, return_predecessors=with_sources)
+    if with_sources:
+        d, _, src = res
+        return d, src
+    return res
+
+
+def _falloff(seeds: Sequence[int], radius: float, pins: Sequence[int] = (), pin_radius: float = 0.05,
+             ) -> np.ndarray:
+    """(478,) weights: Gaussian of geodesic distance to the seeds, cut at 3 radius, pinned."""
+    w = np.zeros(mesh.N_LANDMARKS)
+    d = _geodesic(seeds)
+    wm = np.exp(-0.5 * (d / radius) ** 2)
+    wm[d > 3 * radius] = 0.0
+    if pins:
+        dp = _geodesic(pins)
+        wm *= 1.0 - np.exp(-0.5 * (dp / pin_radius) ** 2)
+    w[: mesh.N_MESH] = wm
+    w[[s for s in seeds if s < mesh.N_MESH and s not in set(pins)]] = 1.0
+    return w
+
+
+def _rotation(axis: Sequence[float], deg: float) -> np.ndarray:
+    """Rodrigues rotation matrix about ``axis`` by ``deg`` degrees (right-hand rule)."""
+    k = np.asarray(axis, dtype=np.float64)
+    k = k / np.linalg.norm(k)
+    th = np.deg2rad(deg)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(th) * kx + (1 - np.cos(th)) * kx @ kx
+
+
+def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Left-half weights (478,) and per-vertex displacement (478, 3) of one move/rotate component."""
+    seeds = _resolve(comp["seeds"], groups)
+    pins = _resolve(comp.get("pin", []), groups)
+    w = _falloff(seeds, float(comp["radius"]), pins, float(comp.get("pin_radius", 0.05)))
+    gain = float(comp.get("gain", 1.0))
+    if "move" in comp:
+        disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()
+    elif "rotate" in comp:
+        r = comp["rotate"]
+        pivot = np.asarray(r["pivot"], dtype=np.float64)
+        rot = _rotation(r["axis"], float(r["deg"]))
+        disp = (canon - pivot) @ rot.T + pivot - canon
+    else:
+        raise KeyError(f"rig.yaml: component needs move, rotate, lid or closure: {comp}")
+    return w, disp * gain
+
+
+def _mirror_field(w: np.ndarray, disp: np.ndarray, mirror: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    wr = w[mirror]
+    dr = disp[mirror].copy()
+    dr[:, 0] *= -1.0
+    return wr, dr
+
+
+def _lid_operator(pairs: Sequence[tuple[int, int]], upper: float, lower: float, radius: float,
+                  corners: Sequence[int]) -> Any:
+    """Sparse (478, 478) operator M: (M @ X) = eyelid displacement for shape X (per coordinate).
+
+    Upper-lid vertex u moves ``upper`` of the way to its lower partner l, l moves ``lower`` of the
+    way to u; other skin vertices copy the motion of their geodesically nearest lid vertex on the
+    same side of the eye opening with weight exp(-d^2 / 2 radius^2) (eye corners stay still).
+    """
+    from scipy.sparse import lil_matrix
+
+    n = mesh.N_LANDMARKS
+    m = lil_matrix((n, n))
+    rows: dict[int, dict[int, float]] = {}
+    for u, l in pairs:
+        rows[u] = {l: upper, u: -upper}
+        rows[l] = {u: lower, l: -lower}
+    ring = set(rows) | set(corners)
+    for lid, coef in ((tuple(u for u, _ in pairs), upper), (tuple(l for _, l in pairs), lower)):
+        if coef == 0.0:
+            continue
+        d, src = _geodesic(lid, with_sources=True)
+        dc = _geodesic(corners)
+        for i in np.nonzero(d < 3 * radius)[0]:
+            if i in ring:
+                continue
+            w = np.exp(-0.5 * (d[i] / radius) ** 2) * (1.0 - np.exp(-0.5 * (dc[i] / 0.04) ** 2))
+            for j, v in rows[int(src[i])].items():
+                rows.setdefault(int(i), {})
+                rows[int(i)][j] = rows[int(i)].get(j, 0.0) + w * v
+    for i, r in rows.items():
+        for j, v in r.items():
+            m[i, j] = v
+    return m.tocsr()
+
+
+@dataclass
+class AuthoredRig:
+    """Portrait-independent part of the rig, built from rig.yaml on the canonical mesh.
+
+    static: (C, 478, 3) move/rotate fields per basis column (AU channels then gaze_h, gaze_v).
+    lid_ops: per basis column, list of (sparse M) linear eyelid operators (field = M @ neutral).
+    closure_ops: per eye ('L' / 'R'): (M, [basis columns that close it]).
+    """
+
+    columns: tuple[str, ...]  # basis column names: AU channels + gaze channels
+    static: np.ndarray  # (C, 478, 3) float64
+    lid_ops: list[list[Any]]  # per column
+    closure_ops: dict[str, tuple[Any, list[int]]]
+    head_pivot: np.ndarray  # (3,)
+    lid_follow: Any  # sparse (478, 478): upper lid motion per unit of vertical gaze (y only)
+
+
+def _eye_rings(side: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
+    return (LEFT_LID_PAIRS, mesh.LEFT_EYE_CORNERS) if side == "L" else (RIGHT_LID_PAIRS, mesh.RIGHT_EYE_CORNERS)
+
+
+@functools.lru_cache(maxsize=None)
+def authored_rig() -> AuthoredRig:
+    """Build (once) every field of rig.yaml on the canonical mesh."""
+    spec = rig_spec()
+    canon = canonical_neutral()
+    mirror = mirror_index()
+    groups = spec["groups"]
+    cols = au_channels() + GAZE_CHANNELS
+    col = {c: i for i, c in enumerate(cols)}
+    static = np.zeros((len(cols), mesh.N_LANDMARKS, 3))
+    lid_ops: list[list[Any]] = [[] for _ in cols]
+    closure: dict[str, tuple[Any, list[int]]] = {}
+    for au, comps in spec["aus"].items():
+        split = f"{au}L" in col
+        if not split and au not in col:
+            raise KeyError(f"rig.yaml: {au} is not a rig channel")
+        for comp in comps:
+            if "lid" in comp or "closure" in comp:
+                kind = "lid" if "lid" in comp else "closure"
+                f = comp[kind]
+                for side in ("L", "R"):
+                    pairs, corners = _eye_rings(side)
+                    op = _lid_operator(pairs, float(f["upper"]), float(f["lower"]), float(comp["radius"]), corners)
+                    targets = [col[f"{au}{side}"]] if split else [col[au]]
+                    if kind == "lid":
+                        for t in targets:
+                            lid_ops[t].append(op)
+                    else:
+                        prev = closure.get(side)
+                        closure[side] = (op, (prev[1] if prev else []) + targets)
+                continue
+            w, disp = _component_left(comp, groups, canon)
+            wr, dr = _mirror_field(w, disp, mirror)
+            norm = 1.0 / np.maximum(1.0, w + wr)
+            fl = (w * norm)[:, None] * disp
+            fr = (wr * norm)[:, None] * dr
+            if split:
+                static[col[f"{au}L"]] += fl
+                static[col[f"{au}R"]] += fr
+            else:
+                static[col[au]] += fl + fr
+    # Irises follow their eye: mean motion of the eye's two corners.
+    for iris, corners in ((mesh.LEFT_IRIS, mesh.LEFT_EYE_CORNERS), (mesh.RIGHT_IRIS, mesh.RIGHT_EYE_CORNERS)):
+        static[:, list(iris)] = static[:, list(corners)].mean(1, keepdims=True)
+    # Gaze: irises shift; the upper lid follows vertical gaze.
+    gz = spec["iris_gaze"]
+    static[col["gaze_h"], list(mesh.IRISES), 0] = -float(gz["h"])  # + = toward the person's right
+    static[col["gaze_v"], list(mesh.IRISES), 1] = float(gz["v"])
+    follow = float(spec.get("gaze_lid_follow", 0.0)) * float(gz["v"])
+    for pairs, corners in (_eye_rings("L"), _eye_rings("R")):
+        upper = [u for u, _ in pairs]
+        w = _falloff(upper, 0.04, corners, 0.04)
+        static[col["gaze_v"], :, 1] += follow * w
+    return AuthoredRig(
+        columns=cols, static=static, lid_ops=lid_ops, closure_ops=closure,
+        head_pivot=np.asarray(spec["head_pivot"], dtype=np.float64), lid_follow=None,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The pure model on one neutral face
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class RigModel:
+    """The rig on one neutral face, in the canonical frame (no pixels, no pose).
+
+    neutral: (478, 3) IOD units.  basis: (C, 478, 3) linear fields (lid fields evaluated on this
+    neutral; closure columns hold their linearisation at the neutral, used only for the first
+    inverse pass).  closure: per eye (sparse M, column indices).
+    """
+
+    neutral: np.ndarray
+    basis: np.ndarray
+    closure: dict[str, tuple[Any, list[int]]]
+    columns: tuple[str, ...]
+    lin_mask: np.ndarray = field(default=None)  # (C,) bool: columns of the linear part
+
+    @classmethod
+    def build(cls, neutral: np.ndarray | None = None) -> "RigModel":
+        """Rig on ``neutral`` (478, 3) canonical-frame face; default: the canonical neutral."""
+        ar = authored_rig()
+        n = canonical_neutral() if neutral is None else np.asarray(neutral, dtype=np.float64)
+        basis = ar.static.copy()
+        for c, ops in enumerate(ar.lid_ops):
+            for op in ops:
+                basis[c] += op @ n
+        lin = np.ones(len(ar.columns), dtype=bool)
+        closure_basis = basis.copy()
+        for side, (op, cols) in ar.closure_ops.items():
+            for c in cols:
+                lin[c] = False
+                closure_basis[c] += op @ n
+        model = cls(neutral=n, basis=basis, closure=ar.closure_ops, columns=ar.columns, lin_mask=lin)
+        model._lin_basis = closure_basis  # closure columns linearised at the neutral
+        return model
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.columns)
+
+    def closure_amount(self, a: np.ndarray, side: str) -> np.ndarray:
+        """(T, C) -> (T,) clipped closure of one eye."""
+        return np.clip(a[:, self.closure[side][1]].sum(1), 0.0, 1.0)
+
+    def shape(self, a: np.ndarray, clamp: bool = True) -> np.ndarray:
+        """(T, C) AU + gaze values -> (T, 478, 3) canonical shapes (the full bilinear model)."""
+        a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+        x = self.neutral[None] + np.einsum("tc,cvk->tvk", a, self.basis)
+        xl = x.copy()
+        for side, (op, _) in self.closure.items():
+            c = self.closure_amount(a, side)
+            if not np.any(c):
+                continue
+            mx = _apply_op(op, xl)
+            x += c[:, None, None] * mx
+        return clamp_shape(x) if clamp else x
+
+    def jacobian(self, a: np.ndarray) -> np.ndarray:
+        """(C,) -> (478, 3, C) derivative of :meth:`shape` (without the clamp)."""
+        a = np.asarray(a, dtype=np.float64)
+        j = self.basis.transpose(1, 2, 0).copy()  # (478, 3, C)
+        xl = self.neutral + np.einsum("c,cvk->vk", a, self.basis)
+        for side, (op, cols) in self.closure.items():
+            c = float(np.clip(a[cols].sum(), 0.0, 1.0))
+            if c > 0:
+                j += c * (op @ j.reshape(mesh.N_LANDMARKS, -1)).reshape(j.shape)
+            raw = a[cols].sum()
+            if raw < 1.0:
+                mx = op @ xl
+                for col in cols:
+                    j[:, :, col] += mx
+        return j
+
+
+def _apply_op(op: Any, x: np.ndarray) -> np.ndarray:
+    """Sparse (478, 478) operator on (T, 478, 3) shapes."""
+    t = x.shape[0]
+    flat = x.transpose(1, 0, 2).reshape(mesh.N_LANDMARKS, -1)
+    return np.asarray(op @ flat).reshape(mesh.N_LANDMARKS, t, 3).transpose(1, 0, 2)
+
+
+def clamp_shape(x: np.ndarray) -> np.ndarray:
+    """(T, 478, 3) canonical shapes: upper lids never below lower lids (the upper lid stops on the
+    lower one); inner lips never cross (both meet at their mean height)."""
+    x = x.copy()
+    for pairs in (LEFT_LID_PAIRS, RIGHT_LID_PAIRS):
+        u, l = np.array(pairs).T
+        x[:, u, 1] = np.maximum(x[:, u, 1], x[:, l, 1])
+    u, l = np.array(LIP_PAIRS).T
+    mid = 0.5 * (x[:, u, 1] + x[:, l, 1])
+    cross = x[:, u, 1] < x[:, l, 1]
+    x[:, u, 1] = np.where(cross, mid, x[:, u, 1])
+    x[:, l, 1] = np.where(cross, mid, x[:, l, 1])
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurement for neutralisation
+# ----------------------------------------------------------------------------------------------
+def _mouth_measures(x: np.ndarray) -> np.ndarray:
+    """(..., 478, 3) -> (..., 7): corner heights above the stomion (outer L, outer R, inner L,
+    inner R) and inner-lip gaps (middle, left, right), IOD units, y up."""
+    y = x[..., 1]
+    stom = 0.5 * (y[..., 13] + y[..., 14])
+    return np.stack([
+        y[..., 291] - stom, y[..., 61] - stom, y[..., 308] - stom, y[..., 78] - stom,
+        y[..., 13] - y[..., 14], y[..., 312] - y[..., 317], y[..., 82] - y[..., 87],
+    ], axis=-1)
+
+
+def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
+    """Own mouth AUs of a canonical-frame face (478, 3) (see the module docstring)."""
+    from scipy.optimize import lsq_linear
+
+    cols = [model.columns.index(c) for c in NEUTRALISE_AUS]
+    target = np.array([NEUTRAL_CORNER_OFFSET] * 4 + [0.0] * 3)
+    m = _mouth_measures(np.asarray(shape, dtype=np.float64)) - target
+    j = np.stack([_mouth_measures(model.basis[c]) for c in cols], axis=1)  # fields are displacements
+    lam = 1e-3
+    a_mat = np.vstack([j, np.sqrt(lam) * np.eye(len(cols))])
+    b = np.r_[m, np.zeros(len(cols))]
+    sol = lsq_linear(a_mat, b, bounds=(0.0, 1.0)).x
+    sol[sol < NEUTRALISE_MIN] = 0.0
+    return {c: float(v) for c, v in zip(NEUTRALISE_AUS, sol)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Pose helpers
+# ----------------------------------------------------------------------------------------------
+def _fit_pose_2d(model: np.ndarray, obs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scaled orthographic fit obs (T, N, 2) ~ s * R[:2] @ model (T, N, 3) + t, batched.
+
+    Affine camera by weighted least squares, then the nearest scaled pair of orthonormal rows.
+    Returns s (T,), R (T, 3, 3), t (T, 2).
+    """
+    t_n = model.shape[0]
+    ph = np.concatenate([model, np.ones(model.shape[:2] + (1,))], axis=2)  # (T, N, 4)
+    wp = ph * w[None, :, None]
+    lhs = np.einsum("tni,tnj->tij", wp, ph) + 1e-9 * np.eye(4)
+    rhs = np.einsum("tni,tnk->tik", wp, obs)
+    sol = np.linalg.solve(lhs, rhs)  # (T, 4, 2)
+    m = sol[:, :3, :].transpose(0, 2, 1)  # (T, 2, 3)
+    u, sig, vt = np.linalg.svd(m, full_matrices=False)
+    r2 = u @ vt  # (T, 2, 3) orthonormal rows
+    s = sig.mean(1)
+    r3 = np.cross(r2[:, 0], r2[:, 1])
+    rot = np.concatenate([r2, r3[:, None, :]], axis=1)
+    t = sol[:, 3, :] + 0.0
+    # translation consistent with the rounded camera: t = mean(obs - s R model) (weighted)
+    pred = s[:, None, None] * np.einsum("tij,tnj->tni", r2, model)
+    t = np.einsum("n,tnk->tk", w / w.sum(), obs - pred)
+    return s, rot, t
+
+
+# ----------------------------------------------------------------------------------------------
+# The rig on one portrait
+# ----------------------------------------------------------------------------------------------
+class Rig:
+    """The FACS rig bound to one portrait (identity kept, pose known).
+
+    ``Rig(portrait)`` or ``Rig.from_landmarks(landmarks)``; ``Rig.canonical()`` for a portrait-free
+    rig on the canonical face (tests, measuring without a source image).
+
+    Attributes:
+        channels: the rig channels (``thinkdraw.motion.rig_channels()``), D = 41.
+        own_aus: {channel: intensity} estimated on the portrait (mouth AUs, see module docstring).
+        neutral_landmarks: (478, 3) pixel landmarks of the neutralised portrait.
+        portrait_landmarks: (478, 3) the portrait's own landmarks (pixels).
+        model / model_raw: canonical :class:`RigModel` on the neutralised / the photo's own face.
+    """
+
+    channels: tuple[str, ...] = rig_channels()
+
+    def __init__(self, portrait: Any = None, *, landmarks: np.ndarray | None = None,
+                 neutralise: bool = True) -> None:
+        if landmarks is None:
+            if portrait is None:
+                raise InputError("Rig needs a Portrait or landmarks")
+            landmarks = portrait.landmarks
+        lm = np.asarray(landmarks, dtype=np.float64)
+        if lm.shape != (mesh.N_LANDMARKS, 3):
+            raise InputError(f"rig landmarks must be (478, 3) pixels, got {lm.shape}")
+        self.portrait_landmarks = lm
+        cam = geometry.pixel_to_camera(lm)
+        canon = canonical_neutral()
+        anchors = list(RIG_ANCHORS)
+        s0, r0, t0 = geometry.similarity_fit(canon[anchors], cam[anchors])
+        self.s0 = float(s0)
+        self.r0 = r0
+        self.euler0 = np.array(geometry.matrix_to_euler(r0), dtype=np.float64)
+        self.r0 = geometry.euler_to_matrix(*self.euler0)  # exactly the Euler round trip
+        shape = np.einsum("ij,nj->ni", self.r0.T, cam - t0) / self.s0  # the photo's face, canonical
+        self.model_raw = RigModel.build(shape)
+        self.own_aus = estimate_own_aus(shape, self.model_raw) if neutralise else {c: 0.0 for c in NEUTRALISE_AUS}
+        own = np.zeros(self.model_raw.n_columns)
+        for c, v in self.own_aus.items():
+            own[self.model_raw.columns.index(c)] = v
+        neutral = clamp_shape((shape - np.einsum("c,cvk->vk", own, self.model_raw.basis))[None])[0]
+        self.model = RigModel.build(neutral)
+        ar = authored_rig()
+        self.pivot = ar.head_pivot
+        self.t_pivot = t0 + self.s0 * self.r0 @ self.pivot  # camera-frame position of the pivot
+        w_can = np.linalg.norm(canon[454] - canon[234])
+        self.face_width = float(self.s0 * w_can)  # frontal face width in pixels
+        self.neutral_landmarks = self._to_pixels(neutral[None], np.zeros((1, 6)))[0]
+        n_au = len(au_channels())
+        self._au_slice = slice(0, n_au)
+        self._pose_slice = slice(n_au, n_au + len(POSE_CHANNELS))
+        self._gaze_slice = slice(n_au + len(POSE_CHANNELS), len(self.channels))
+        self._basis_cols = np.r_[np.arange(n_au), np.arange(self._gaze_slice.start, self._gaze_slice.stop)]
+        self._own_vec = np.zeros(len(self.channels))
+        for c, v in self.own_aus.items():
+            self._own_vec[self.channels.index(c)] = v
+        self._inverse_cache: dict[str, Any] = {}
+
+    # -- construction helpers -------------------------------------------------------------
+    @classmethod
+    def from_portrait(cls, portrait: Any, neutralise: bool = True) -> "Rig":
+        return cls(portrait, neutralise=neutralise)
+
+    @classmethod
+    def from_landmarks(cls, landmarks: np.ndarray, neutralise: bool = True) -> "Rig":
+        return cls(landmarks=landmarks, neutralise=neutralise)
+
+    @classmethod
+    def canonical(cls, iod_px: float = 100.0, centre: tuple[float, float] = (256.0, 256.0)) -> "Rig":
+        """A rig on the canonical neutral face drawn frontal, ``iod_px`` pixels between the eyes,
+        eye midpoint at ``centre`` (pixels)."""
+        p = canonical_neutral() * iod_px
+        px = geometry.camera_to_pixel(p)
+        px[:, 0] += centre[0]
+        px[:, 1] += centre[1]
+        return cls(landmarks=px, neutralise=False)
+
+    # -- parameters -----------------------------------------------------------------------
+    def params_matrix(self, params: ParamsLike) -> np.ndarray:
+        """dict / (D,) / (T, D) -> (T, D) float64. Raises InputError on a wrong shape."""
+        if isinstance(params, Mapping):
+            return params_to_vector(params)[None].astype(np.float64)
+        arr = np.asarray(params, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[None]
+        if arr.ndim != 2 or arr.shape[1] != len(self.channels):
+            raise InputError(f"rig parameters must be (D,) or (T, D) with D={len(self.channels)}, got {arr.shape}")
+        return arr
+
+    # -- forward --------------------------------------------------------------------------
+    def forward_canonical(self, params: ParamsLike, relative: bool = True) -> np.ndarray:
+        """Params -> (T, 478, 3) canonical-frame shapes (no pose)."""
+        p = self.params_matrix(params)
+        a = p[:, self._basis_cols]
+        if relative:
+            return self.model.shape(a)
+        return self.model_raw.shape(a)
+
+    def forward(self, params: ParamsLike, relative: bool = True) -> np.ndarray:
+        """Rig parameters -> (T, 478, 3) pixel landmarks on this portrait (x right, y down, z).
+
+        params: {channel: value}, (D,) or (T, D) in ``thinkdraw.motion`` order and units.
+        relative: True = AU targets on the neutralised face (the photo's own smile removed);
+        False = displacements added to the photo's face as it is.
+        """
+        p = self.params_matrix(params)
+        shapes = self.forward_canonical(p, relative=relative)
+        return self._to_pixels(shapes, p[:, self._pose_slice])
+
+    def _to_pixels(self, shapes: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        yaw, pitch, roll, tx, ty, sc = (pose[:, i] for i in range(6))
+        rot = geometry.euler_to_matrix(self.euler0[0] + yaw, self.euler0[1] + pitch, self.euler0[2] + roll)
+        s = self.s0 * np.exp(sc)
+        t = self.t_pivot[None] + self.face_width * np.stack([tx, -ty, np.zeros_like(tx)], axis=1)
+        cam = geometry.apply_similarity(shapes - self.pivot, s, rot, t)
+        return geometry.camera_to_pixel(cam)
+
+    # -- inverse --------------------------------------------------------------------------
+    def inverse(self, landmarks: np.ndarray, neutral: np.ndarray | None = None, relative: bool = True,
+                rounds: int = 3) -> np.ndarray:
+        """Pixel landmarks (T, 478, 2|3) (or (478, C)) -> (T, D) rig parameters.
+
+        neutral: optional (478, 3) pixel landmarks of the same face at rest (e.g. the first frame of
+        a video) used as the reference instead of this rig's neutralised portrait; pose channels are
+        relative to the reference's pose.  relative: with the default reference, measure against
+        the neutralised face (True) or the photo's own face (False).
+        """
+        lm = np.asarray(landmarks, dtype=np.float64)
+        if lm.ndim == 2:
+            lm = lm[None]
+        if lm.ndim != 3 or lm.shape[1] != mesh.N_LANDMARKS or lm.shape[2] not in (2, 3):
+            raise InputError(f"landmarks must be (T, 478, 2|3), got {lm.shape}")
+        if neutral is not None:
+            ref = Rig(landmarks=np.asarray(neutral, dtype=np.float64), neutralise=False)
+            return ref.inverse(lm, relative=False, rounds=rounds)
+        model = self.model if relative else self.model_raw
+        return _invert(self, model, lm, rounds)
+
+
+# ----------------------------------------------------------------------------------------------
+# Inverse core
+# ----------------------------------------------------------------------------------------------
+def _solver_3d(model: RigModel) -> dict[str, np.ndarray]:
+    """Pre-factored normal equations of the shared 3D design (canonical frame)."""
+    w = _vertex_weights()
+    wk = np.sqrt(np.repeat(w, 3) * np.tile([1.0, 1.0, Z_WEIGHT], mesh.N_LANDMARKS))
+    a_mat = model._lin_basis.reshape(model.n_columns, -1).T * wk[:, None]  # (478*3, C)
+    gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
+    chol = np.linalg.cholesky(gram)
+    return {"A": a_mat, "wk": wk, "gram": gram, "L": chol}
+
+
+@functools.lru_cache(maxsize=None)
+def _vertex_weights() -> np.ndarray:
+    w = np.ones(mesh.N_LANDMARKS)
+    w[list(mesh.IRISES)] = 2.0  # irises carry the gaze
+    return w
+
+
+def _bounds(model: RigModel) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.zeros(model.n_columns)
+    hi = np.ones(model.n_columns)
+    for c in GAZE_CHANNELS:
+        lo[model.columns.index(c)] = -1.0
+    return lo, hi
+
+
+def _bounded_solve(a_mat: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   gram: np.ndarray | None = None, chol: np.ndarray | None = None) -> np.ndarray:
+    """min ||a_mat x - b|| s.t. lo <= x <= hi.  With a pre-factored gram = L L^T the problem is
+    reduced to K x K: ||L^T x - L^{-1} A^T b||."""
+    from scipy.linalg import solve_triangular
+    from scipy.optimize import lsq_linear
+
+    if gram is None:
+        gram = a_mat.T @ a_mat + 1e-6 * np.eye(a_mat.shape[1])
+        chol = np.linalg.cholesky(gram)
+    atb = a_mat.T @ b
+    x = np.linalg.solve(gram, atb)
+    if np.all(x >= lo - 1e-9) and np.all(x <= hi + 1e-9):
+        return x
+    rhs = solve_triangular(chol, atb, lower=True)
+    return lsq_linear(chol.T, rhs, bounds=(lo, hi), method="bvls", tol=1e-10).x
+
+
+def _invert(rig: Rig, model: RigModel, lm: np.ndarray, rounds: int) -> np.ndarray:
+    t_n, _, dim = lm.shape
+    cam = lm.copy()
+    cam[..., 1] *= -1.0
+    if dim == 3:
+        cam[..., 2] *= -1.0
+    lo, hi = _bounds(model)
+    anchors = list(RIG_ANCHORS)
+    w_anchor = np.zeros(mesh.N_LANDMARKS)
+    w_anchor[anchors] = 1.0
+    w_all = np.zeros(mesh.N_LANDMARKS)
+    w_all[: mesh.N_MESH] = 1.0
+    a = np.zeros((t_n, model.n_columns))
+    shapes = np.broadcast_to(model.neutral, (t_n, mesh.N_LANDMARKS, 3)).copy()
+    key = "3d" if dim == 3 else "2d"
+    solver = _solver_3d(model) if dim == 3 else None
+    for rnd in range(rounds):
+        w = w_anchor if rnd == 0 else w_all
+        if dim == 3:
+            sel = np.nonzero(w)[0]
+            s, r, t = geometry.similarity_fit(shapes[:, sel], cam[:, sel])
+            can = np.einsum("tji,tnj->tni", r, cam - t[:, None, :]) / s[:, None, None]
+            d = (can - model.neutral[None]).reshape(t_n, -1) * solver["wk"][None]
+            for i in range(t_n):
+                a[i] = _bounded_solve(solver["A"], d[i], lo, hi, solver["gram"], solver["L"])
+        else:
+            s, r, t = _fit_pose_2d(shapes, cam, w)
+            for i in range(t_n):
+                proj = s[i] * r[i, :2]  # (2, 3)
+                a_mat = np.einsum("ij,cvj->vic", proj, model._lin_basis).reshape(-1, model.n_columns)
+                b = (cam[i] - (model.neutral @ proj.T + t[i])).reshape(-1)
+                a[i] = _bounded_solve(a_mat, b, lo, hi)
+        # Gauss-Newton on the closure term for frames with closed-ish eyes
+        closing = np.zeros(t_n, dtype=bool)
+        for side, (_, cols) in model.closure.items():
+            closing |= a[:, cols].sum(1) > 0.02
+        for i in np.nonzero(closing)[0]:
+            a[i] = _gauss_newton(model, a[i], cam[i], s[i], r[i], t[i], dim, lo, hi)
+        shapes = model.shape(a, clamp=False)
+    # final pose against the predicted shapes
+    if dim == 3:
+        s, r, t = geometry.similarity_fit(shapes[:, : mesh.N_MESH], cam[:, : mesh.N_MESH])
+    else:
+        s, r, t = _fit_pose_2d(shapes, cam, w_all)
+        t = np.concatenate([t, np.zeros((t_n, 1))], axis=1)
+    return _assemble(rig, model, a, s, r, t)
+
+
+def _gauss_newton(model: RigModel, a: np.ndarray, cam: np.ndarray, s: float, r: np.ndarray,
+                  t: np.ndarray, dim: int, lo: np.ndarray, hi: np.ndarray, steps: int = 3) -> np.ndarray:
+    wz = np.array([1.0, 1.0, Z_WEIGHT])[:dim]
+    for _ in range(steps):
+        x = model.shape(a[None], clamp=False)[0]
+        jac = model.jacobian(a)  # (478, 3, C)
+        proj = (s * r)[:dim]  # (dim, 3)
+        pred = x @ proj.T + t[:dim]
+        j_obs = np.einsum("ij,vjc->vic", proj, jac) * wz[None, :, None]
+        res = (cam[:, :dim] - pred) * wz[None]
+        j2 = j_obs.reshape(-1, model.n_columns)
+        a_new = _bounded_solve(j2, res.reshape(-1) + j2 @ a, lo, hi)
+        if np.max(np.abs(a_new - a)) < 1e-4:
+            return a_new
+        a = a_new
+    return a
+
+
+def _assemble(rig: Rig, model: RigModel, a: np.ndarray, s: np.ndarray, r: np.ndarray, t: np.ndarray,
+              ) -> np.ndarray:
+    """Basis values + fitted similarity (cam = s R X + t) -> (T, D) rig parameters."""
+    t_n = a.shape[0]
+    out = np.zeros((t_n, len(rig.channels)))
+    out[:, rig._basis_cols] = a
+    yaw, pitch, roll = geometry.matrix_to_euler(r)
+    d_ang = np.stack([yaw, pitch, roll], axis=1) - rig.euler0[None]
+    d_ang = (d_ang + 180.0) % 360.0 - 180.0
+    tp = t + s[:, None] * np.einsum("tij,j->ti", r, rig.pivot)  # pivot position
+    dt = tp - rig.t_pivot[None]
+    out[:, rig._pose_slice] = np.stack([
+        d_ang[:, 0], d_ang[:, 1], d_ang[:, 2],
+        dt[:, 0] / rig.face_width, -dt[:, 1] / rig.face_width, np.log(s / rig.s0),
+    ], axis=1)
+    return out.astype(np.float32)

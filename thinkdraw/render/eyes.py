@@ -1,0 +1,181 @@
+"""Irises that follow gaze: an iris texture completed once per portrait, composited per frame.
+
+Per portrait (once): a "clean plate" of each eye with the iris painted out (OpenCV Telea
+inpainting, Telea 2004, "An image inpainting technique based on the fast marching method"), and
+an iris texture whose parts hidden under the lids are completed by mirroring the visible part
+through the iris centre's horizontal line. Per frame: when an iris landmark moves relative to
+where the mesh warp would carry it, the eye opening shows the warped clean plate with the iris
+texture at the new place; the lids occlude it (soft mask between the target lid chains).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from thinkdraw.render.geometry import between_chains_alpha
+
+
+@dataclass
+class EyeModel:
+    """One eye's precomputed data (source pixels)."""
+
+    upper_ids: tuple[int, ...]  # lid chain landmark ids, corner to corner
+    lower_ids: tuple[int, ...]
+    iris_ids: tuple[int, ...]  # centre then 4 boundary points
+    center: np.ndarray  # (2,) source iris centre
+    radius: float  # source iris radius, pixels
+    x0: int  # iris texture window origin (source pixels)
+    y0: int
+    texture: np.ndarray  # (h, w, 3) float32 completed iris texture
+    tri: int  # mesh triangle containing the source iris centre (-1: none)
+    bary: np.ndarray  # (3,) its barycentric coordinates
+
+
+def iris_radius(lm: np.ndarray, iris_ids: tuple[int, ...]) -> float:
+    c = lm[iris_ids[0], :2]
+    return float(np.linalg.norm(lm[list(iris_ids[1:]), :2] - c, axis=1).mean())
+
+
+def build_eye(
+    image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], iris: tuple[int, ...],
+    clean: np.ndarray, tri: int, bary: np.ndarray,
+) -> EyeModel:
+    """Precompute one eye; paints the iris out of ``clean`` (H, W, 3 uint8) in place."""
+    H, W = image.shape[:2]
+    c = lm[iris[0], :2].astype(np.float64)
+    r = max(iris_radius(lm, iris), 1.0)
+    pad = int(np.ceil(r * 1.6)) + 2
+    x0, y0 = max(int(c[0]) - pad, 0), max(int(c[1]) - pad, 0)
+    x1, y1 = min(int(c[0]) + pad + 1, W), min(int(c[1]) + pad + 1, H)
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    opening, _, _, _ = between_chains_alpha(lm[list(upper), :2], lm[list(lower), :2], px, py, feather=0.7)
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    # complete the lid-covered part of the iris by mirroring through the centre line
+    my = np.clip(np.round(2 * c[1] - py).astype(int) - y0, 0, y1 - y0 - 1)
+    mirror = patch[my, (px - x0).astype(int)]
+    mirror_open = opening[my, (px - x0).astype(int)]
+    iris_mean = patch[(opening > 0.5) & (np.hypot(px - c[0], py - c[1]) < r)]
+    mean = iris_mean.mean(0) if len(iris_mean) else patch.reshape(-1, 3).mean(0)
+    texture = np.where((opening > 0.5)[..., None], patch, np.where((mirror_open > 0.5)[..., None], mirror, mean))
+    # clean plate: iris disk (inside the opening) inpainted from the sclera around it
+    disk = (np.hypot(px - c[0], py - c[1]) < r * 1.12) & (opening > 0.05)
+    if disk.any():
+        mask = disk.astype(np.uint8) * 255
+        clean[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), mask, max(2.0, r * 0.5), cv2.INPAINT_TELEA)
+    return EyeModel(upper, lower, iris, c, r, x0, y0, texture.astype(np.float32), tri, bary)
+
+
+def composite_eye(
+    out: np.ndarray, warped_clean_fn, eye: EyeModel, target: np.ndarray, carried: np.ndarray, threshold: float = 0.05
+) -> bool:
+    """Draw the iris at its target place if it moved relative to the warp. Returns True if drawn.
+
+    out: (H, W, 3) uint8 frame (already warped), modified in place. warped_clean_fn(region) -> the
+    clean plate warped over that (x0, y0, x1, y1) window. target: (478, 2) target landmarks.
+    carried: (2,) where the warp carries the source iris centre.
+    """
+    ct = target[eye.iris_ids[0]]
+    if float(np.hypot(*(ct - carried))) < threshold:
+        return False
+    H, W = out.shape[:2]
+    lids = np.concatenate([target[list(eye.upper_ids)], target[list(eye.lower_ids)]])
+    x0, y0 = np.maximum(np.floor(lids.min(0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(lids.max(0)).astype(int) + 2, [W, H])
+    if x1 <= x0 or y1 <= y0:
+        return False
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    opening, below_up, _, _ = between_chains_alpha(target[list(eye.upper_ids)], target[list(eye.lower_ids)], px, py, 0.7)
+    if float(opening.max()) <= 0:
+        return False
+    rt = max(iris_radius(target, eye.iris_ids), 0.5)
+    s = eye.radius / rt
+    qx = (eye.center[0] + (px - ct[0]) * s - eye.x0).astype(np.float32)
+    qy = (eye.center[1] + (py - ct[1]) * s - eye.y0).astype(np.float32)
+    iris = cv2.remap(eye.texture, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    d = np.hypot(px - ct[0], py - ct[1])
+    ia = np.clip((rt - d) / 0.8 + 0.5, 0, 1) * opening
+    base = warped_clean_fn((int(x0), int(y0), int(x1), int(y1))).astype(np.float32)
+    # the upper lid shades the top of the eyeball (ambient occlusion)
+    shade = (0.72 + 0.28 * np.clip(below_up / max(0.6 * rt, 1.0), 0, 1))[..., None]
+    inside = base * (1 - ia[..., None]) + iris * ia[..., None]
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    a = opening[..., None]
+    out[y0:y1, x0:x1] = np.clip(region * (1 - a) + inside * shade * a + 0.5, 0, 255).astype(np.uint8)
+    return True
+
+
+@dataclass
+class LidModel:
+    """One upper lid's precomputed appearance (source pixels, colours RGB 0-255)."""
+
+    upper_ids: tuple[int, ...]
+    lower_ids: tuple[int, ...]
+    skin: np.ndarray  # (3,) lid skin colour (the band between lid margin and brow)
+    lash: np.ndarray  # (3,) lash-line colour (darkest pixels along the margin)
+    rest_open: float  # source eye opening (max rung length), pixels
+
+
+def build_lid(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], ipd: float) -> LidModel:
+    """Sample lid-skin and lash colours from the portrait around one eye."""
+    H, W = image.shape[:2]
+    up = lm[list(upper), :2]
+    lo = lm[list(lower), :2]
+    skin_pts = up[1:-1] + np.array([0.0, -0.09 * ipd])
+    xs = np.clip(np.round(skin_pts[:, 0]).astype(int), 0, W - 1)
+    ys = np.clip(np.round(skin_pts[:, 1]).astype(int), 0, H - 1)
+    skin = np.median(image[ys, xs].astype(np.float32), 0)
+    # lash colour: darkest quarter of a thin band along the upper margin
+    t = np.linspace(0, 1, 5)[:, None, None]
+    band = (up[None, 1:-1] + t * np.array([0.0, -0.04 * ipd])).reshape(-1, 2)
+    bx = np.clip(np.round(band[:, 0]).astype(int), 0, W - 1)
+    by = np.clip(np.round(band[:, 1]).astype(int), 0, H - 1)
+    vals = image[by, bx].astype(np.float32)
+    lum = vals.mean(1)
+    lash = np.median(vals[lum <= np.percentile(lum, 25)], 0)
+    rest_open = float(np.max(np.linalg.norm(lo[1:-1] - up[1:-1], axis=1)))
+    return LidModel(upper, lower, skin, lash, max(rest_open, 1e-3))
+
+
+def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.ndarray, scale: float, ipd: float) -> float:
+    """Cover the eye where the upper lid slid down below its rest position. Returns the closure.
+
+    The covered band (between the rest lid line, moved rigidly with the head, and the target lid
+    margin) gets the lid-skin colour with a soft convex shading and a lash line along the target
+    margin, so a closed eye reads as a closed lid instead of stretched lashes.
+    target: (478, 2) pixels. rest_upper: (n, 2) rest upper-lid chain in the target frame.
+    """
+    up = target[list(lid.upper_ids)]
+    lo = target[list(lid.lower_ids)]
+    opening = float(np.max(np.linalg.norm(lo[1:-1] - up[1:-1], axis=1)))
+    closure = 1.0 - opening / (lid.rest_open * scale)
+    strength = float(np.clip((closure - 0.12) / 0.25, 0.0, 1.0))
+    if strength <= 0:
+        return closure
+    H, W = out.shape[:2]
+    pts = np.concatenate([rest_upper, up, lo])
+    pad = int(np.ceil(0.05 * ipd)) + 2
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + pad + 1, [W, H])
+    if x1 <= x0 or y1 <= y0:
+        return closure
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    thick = max(0.03 * ipd * scale, 0.9)  # lash line half-width
+    ext = max(0.05 * ipd * scale, 1.5)  # cover reaches this far above the rest lid line (lashes)
+    top = rest_upper - np.array([0.0, ext])
+    bottom = up + np.array([0.0, 0.6 * thick])
+    bottom[0], bottom[-1] = up[0], up[-1]
+    top[0], top[-1] = up[0], up[-1]
+    cover, from_top, to_bottom, span = between_chains_alpha(top, bottom, px, py, feather=1.0)
+    frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
+    shade = 0.9 + 0.1 * np.sin(np.pi * frac) - 0.1 * frac**4  # convex lid, darker at the margin
+    col = lid.skin * shade[..., None]
+    lash_a = 0.85 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2))
+    col = col * (1 - lash_a[..., None]) + lid.lash * lash_a[..., None]
+    top_fade = np.clip(from_top / ext, 0, 1)  # blend softly into the skin above
+    a = (cover * top_fade * strength)[..., None]
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
+    return closure

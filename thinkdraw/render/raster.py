@@ -1,0 +1,155 @@
+"""Vectorised triangle rasterisation for backward (target -> source) piecewise-affine warping.
+
+For every output pixel covered by a target triangle we need the source position it comes from.
+Within one triangle the target -> source map is affine, so for each (triangle, pixel-in-its-bbox)
+candidate pair we compute barycentric coordinates, keep the pairs inside the triangle and scatter
+the affine image of the pixel into a dense map. Everything is numpy over flat arrays: no Python
+loop over triangles or pixels (Heckbert, "Fundamentals of texture mapping and image warping",
+1989, ch. 2: piecewise affine maps on triangles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_EPS_INSIDE = -1e-4
+"""Barycentric tolerance: pixels exactly on a shared edge belong to both triangles (no cracks)."""
+
+
+@dataclass
+class Region:
+    """A rectangular window of the image: rows y0:y1, columns x0:x1 (exclusive ends), pixels."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.y1 - self.y0, self.x1 - self.x0)
+
+    @property
+    def empty(self) -> bool:
+        return self.x1 <= self.x0 or self.y1 <= self.y0
+
+    def union(self, other: "Region") -> "Region":
+        if self.empty:
+            return other
+        if other.empty:
+            return self
+        return Region(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+
+def points_region(points: np.ndarray, width: int, height: int, pad: int = 1) -> Region:
+    """Bounding pixel window of ``points`` (N, 2) pixels, padded and clipped to the image."""
+    if len(points) == 0:
+        return Region(0, 0, 0, 0)
+    lo = np.floor(points.min(0)).astype(int) - pad
+    hi = np.ceil(points.max(0)).astype(int) + pad + 1
+    return Region(max(0, lo[0]), max(0, lo[1]), min(width, hi[0]), min(height, hi[1]))
+
+
+def affine_maps(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-triangle matrices for target -> barycentric and target -> source.
+
+    dst, src: (N, 2) vertex positions in pixels (target, source); tris: (M, 3) vertex ids.
+    Returns ``bary`` (M, 2, 3) mapping [x, y, 1] to barycentric (l1, l2) (l0 = 1 - l1 - l2),
+    ``aff`` (M, 2, 3) mapping [x, y, 1] (target) to source (x, y), and ``ok`` (M,) bool (non-degenerate).
+    """
+    d = dst[tris].astype(np.float64)  # (M, 3, 2)
+    s = src[tris].astype(np.float64)
+    e1 = d[:, 1] - d[:, 0]
+    e2 = d[:, 2] - d[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    ok = np.abs(det) > 1e-9
+    inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    # [l1, l2]^T = E^-1 (p - a), E = [e1 e2]
+    i00 = e2[:, 1] * inv_det
+    i01 = -e2[:, 0] * inv_det
+    i10 = -e1[:, 1] * inv_det
+    i11 = e1[:, 0] * inv_det
+    ax, ay = d[:, 0, 0], d[:, 0, 1]
+    bary = np.empty((len(tris), 2, 3))
+    bary[:, 0] = np.stack([i00, i01, -(i00 * ax + i01 * ay)], 1)
+    bary[:, 1] = np.stack([i10, i11, -(i10 * ax + i11 * ay)], 1)
+    # source = s0 + l1 (s1 - s0) + l2 (s2 - s0)
+    f1 = s[:, 1] - s[:, 0]
+    f2 = s[:, 2] - s[:, 0]
+    aff = f1[:, :, None] * bary[:, 0][:, None, :] + f2[:, :, None] * bary[:, 1][:, None, :]
+    aff[:, :, 2] += s[:, 0]
+    return bary, aff, ok
+
+
+def backward_map(
+    dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region, step: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense backward map over ``region``: (mapx, mapy) float32 arrays of the region's shape.
+
+    Pixels covered by a triangle of ``tris`` in the target get the source position given by that
+    triangle's affine map; other pixels map to themselves (identity). Pixel centres are integers.
+    ``step`` > 1 evaluates the map exactly on a lattice every ``step`` pixels and interpolates the
+    displacement bilinearly in between (the map is continuous, so the error is sub-pixel and
+    zero where nothing moves); ``step`` = 1 is exact everywhere.
+    """
+    if step > 1 and not region.empty:
+        return _coarse_map(dst, src, tris, region, step)
+    return _exact_map(dst, src, tris, region)
+
+
+def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region, step: int) -> tuple[np.ndarray, np.ndarray]:
+    h, w = region.shape
+    nw, nh = (w - 1) // step + 2, (h - 1) // step + 2
+    # lattice in "step" units: evaluate on a scaled copy of the target mesh
+    origin = np.array([region.x0, region.y0], dtype=np.float64)
+    dst_c = (dst - origin) / step
+    src_c = (src - origin) / step  # displacement measured in lattice units, rescaled below
+    cx, cy = _exact_map(dst_c, src_c, tris, Region(0, 0, nw, nh))
+    gx0, gy0 = np.meshgrid(np.arange(nw, dtype=np.float32), np.arange(nh, dtype=np.float32))
+    disp = np.dstack([(cx - gx0) * step, (cy - gy0) * step])
+    A = np.array([[1.0 / step, 0, 0], [0, 1.0 / step, 0]])
+    full = cv2.warpAffine(disp, A, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
+    return gx + full[..., 0], gy + full[..., 1]
+
+
+def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
+    if len(tris) == 0 or region.empty:
+        return gx, gy
+    bary, aff, ok = affine_maps(dst, src, tris)
+    d = dst[tris[ok]]
+    bary, aff = bary[ok].astype(np.float32), aff[ok].astype(np.float32)
+    lo = np.maximum(np.ceil(d.min(1) - 1e-4).astype(np.int64), [region.x0, region.y0])
+    hi = np.minimum(np.floor(d.max(1) + 1e-4).astype(np.int64), [region.x1 - 1, region.y1 - 1])
+    bw = np.maximum(hi[:, 0] - lo[:, 0] + 1, 0)
+    bh = np.maximum(hi[:, 1] - lo[:, 1] + 1, 0)
+    counts = bw * bh
+    total = int(counts.sum())
+    if total == 0:
+        return gx, gy
+    tri = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    start = np.cumsum(counts) - counts
+    local = np.arange(total, dtype=np.int64) - np.repeat(start, counts)
+    bwt = bw[tri]
+    py = (lo[tri, 1] + local // bwt).astype(np.float32)
+    px = (lo[tri, 0] + local % bwt).astype(np.float32)
+    b = bary[tri]  # (P, 2, 3)
+    l1 = b[:, 0, 0] * px + b[:, 0, 1] * py + b[:, 0, 2]
+    l2 = b[:, 1, 0] * px + b[:, 1, 1] * py + b[:, 1, 2]
+    inside = (l1 >= _EPS_INSIDE) & (l2 >= _EPS_INSIDE) & (l1 + l2 <= 1.0 - _EPS_INSIDE)
+    tri, px, py = tri[inside], px[inside], py[inside]
+    a = aff[tri]
+    sx = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
+    sy = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    iy = py.astype(np.int64) - region.y0
+    ix = px.astype(np.int64) - region.x0
+    gx[iy, ix] = sx
+    gy[iy, ix] = sy
+    return gx, gy

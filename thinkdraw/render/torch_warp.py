@@ -1,0 +1,129 @@
+"""Torch batch path: many frames warped at once with ``grid_sample`` (CPU or GPU).
+
+The same piecewise-affine backward warp as :mod:`thinkdraw.render.warp`, batched over frames:
+for every (frame, triangle, lattice cell in the triangle's box) the barycentric test and affine
+map are evaluated as one tensor expression; the dense map is upsampled from the lattice and one
+``grid_sample`` warps the whole batch. The small overlays (mouth interior, irises, lids) are then
+drawn per frame by the numpy renderer, which is cheap (they cover a few thousand pixels).
+Torch is imported only here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from thinkdraw.errors import InputError
+from thinkdraw.render.raster import Region
+from thinkdraw.render.warp import Renderer
+
+
+class TorchRenderer:
+    """Batch renderer sharing a :class:`Renderer`'s precomputed mesh and appearance.
+
+    device: "cpu", "cuda", ... (default: cuda when available). step: lattice spacing in pixels for
+    the map (1 = exact per pixel).
+    """
+
+    def __init__(self, renderer: Renderer, device: str | torch.device | None = None, step: int | None = None) -> None:
+        self.r = renderer
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.step = int(step or renderer.config.map_step)
+        H, W = renderer.H, renderer.W
+        self.H, self.W = H, W
+        s = self.step
+        self.nw, self.nh = (W - 1) // s + 2, (H - 1) // s + 2
+        self.image = torch.from_numpy(renderer.image).to(self.device).permute(2, 0, 1).float()[None]
+        self.tris = torch.from_numpy(renderer.tris).to(self.device)
+        self.src = torch.from_numpy(renderer.src).to(self.device, torch.float32)
+
+    def _pairs(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Candidate (triangle, lattice x, lattice y) from the union of the batch's boxes."""
+        tri_pts = dst[:, self.tris] / self.step  # (T, F, 3, 2) lattice units
+        lo = torch.ceil(tri_pts.amin(dim=(0, 2)) - 1e-4).long()
+        hi = torch.floor(tri_pts.amax(dim=(0, 2)) + 1e-4).long()
+        lo[:, 0].clamp_(0, self.nw - 1)
+        lo[:, 1].clamp_(0, self.nh - 1)
+        hi[:, 0].clamp_(-1, self.nw - 1)
+        hi[:, 1].clamp_(-1, self.nh - 1)
+        bw = (hi[:, 0] - lo[:, 0] + 1).clamp(min=0)
+        bh = (hi[:, 1] - lo[:, 1] + 1).clamp(min=0)
+        counts = bw * bh
+        tri = torch.repeat_interleave(torch.arange(len(counts), device=dst.device), counts)
+        start = torch.cumsum(counts, 0) - counts
+        local = torch.arange(int(counts.sum()), device=dst.device) - torch.repeat_interleave(start, counts)
+        px = lo[tri, 0] + local % bw[tri]
+        py = lo[tri, 1] + torch.div(local, bw[tri], rounding_mode="floor")
+        return tri, px, py
+
+    @torch.no_grad()
+    def maps(self, dst: np.ndarray) -> torch.Tensor:
+        """Mesh vertices (T, V, 2) pixels -> backward maps (T, H, W, 2) source pixels (x, y)."""
+        d = torch.from_numpy(np.asarray(dst, np.float32)).to(self.device)
+        T = d.shape[0]
+        s = self.step
+        tri, px, py = self._pairs(d)
+        a = d[:, self.tris[tri, 0]] / s  # (T, P, 2) lattice units
+        b = d[:, self.tris[tri, 1]] / s
+        c = d[:, self.tris[tri, 2]] / s
+        e1, e2 = b - a, c - a
+        det = e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]
+        ok = det.abs() > 1e-9
+        det = torch.where(ok, det, torch.ones_like(det))
+        qx = px.float()[None] - a[..., 0]
+        qy = py.float()[None] - a[..., 1]
+        l1 = (qx * e2[..., 1] - qy * e2[..., 0]) / det
+        l2 = (e1[..., 0] * qy - e1[..., 1] * qx) / det
+        eps = -1e-4
+        inside = ok & (l1 >= eps) & (l2 >= eps) & (l1 + l2 <= 1 - eps)
+        sa, sb, sc = self.src[self.tris[tri, 0]], self.src[self.tris[tri, 1]], self.src[self.tris[tri, 2]]
+        sx = sa[None, :, 0] + l1 * (sb - sa)[None, :, 0] + l2 * (sc - sa)[None, :, 0]
+        sy = sa[None, :, 1] + l1 * (sb - sa)[None, :, 1] + l2 * (sc - sa)[None, :, 1]
+        gy, gx = torch.meshgrid(torch.arange(self.nh, device=d.device, dtype=torch.float32) * s,
+                                torch.arange(self.nw, device=d.device, dtype=torch.float32) * s, indexing="ij")
+        disp = torch.zeros(T, 2, self.nh * self.nw, device=d.device)
+        fi, pi = torch.nonzero(inside, as_tuple=True)
+        cell = py[pi] * self.nw + px[pi]
+        disp[fi, 0, cell] = sx[fi, pi] - gx.reshape(-1)[cell]
+        disp[fi, 1, cell] = sy[fi, pi] - gy.reshape(-1)[cell]
+        disp = disp.view(T, 2, self.nh, self.nw)
+        if s > 1:
+            size = ((self.nh - 1) * s + 1, (self.nw - 1) * s + 1)
+            disp = F.interpolate(disp, size=size, mode="bilinear", align_corners=True)
+        disp = disp[:, :, : self.H, : self.W]
+        yy, xx = torch.meshgrid(torch.arange(self.H, device=d.device, dtype=torch.float32),
+                                torch.arange(self.W, device=d.device, dtype=torch.float32), indexing="ij")
+        return torch.stack([xx + disp[:, 0], yy + disp[:, 1]], -1)
+
+    @torch.no_grad()
+    def warp(self, maps: torch.Tensor) -> torch.Tensor:
+        """Backward maps (T, H, W, 2) -> warped frames (T, 3, H, W) float 0-255 on the device."""
+        grid = torch.empty_like(maps)
+        grid[..., 0] = maps[..., 0] * (2.0 / max(self.W - 1, 1)) - 1.0
+        grid[..., 1] = maps[..., 1] * (2.0 / max(self.H - 1, 1)) - 1.0
+        img = self.image.expand(maps.shape[0], -1, -1, -1)
+        return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+    def render_batch(self, landmarks: np.ndarray, overlays: bool = True) -> np.ndarray:
+        """(T, 478, 2|3) pixels -> (T, H, W, 3) uint8, frames warped together on the device."""
+        lm = np.asarray(landmarks, dtype=np.float64)
+        if lm.ndim != 3 or lm.shape[1] != 478 or lm.shape[2] not in (2, 3):
+            raise InputError(f"expected (T, 478, 2|3) landmarks, got shape {lm.shape}")
+        if not np.isfinite(lm).all():
+            raise InputError("target landmarks contain NaN or infinity")
+        verts, heads = zip(*(self.r.target_vertices(f) for f in lm))
+        maps = self.maps(np.stack(verts))
+        frames = self.warp(maps).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        if overlays:
+            full = Region(0, 0, self.W, self.H)
+            maps_np: Any = None
+            for i in range(len(lm)):
+                if maps_np is None and self.r.config.eyes:
+                    maps_np = maps.cpu().numpy()
+                mx = maps_np[i, ..., 0] if maps_np is not None else None
+                my = maps_np[i, ..., 1] if maps_np is not None else None
+                self.r.overlay(frames[i], lm[i], full, mx, my, verts[i], heads[i])
+        return frames

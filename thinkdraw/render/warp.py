@@ -1,0 +1,331 @@
+"""Mesh-warp renderer: a portrait re-posed to target face landmarks, one backward remap per frame.
+
+The warp mesh is MediaPipe's 468-vertex face mesh, its three holes (the two eye openings and the
+mouth opening) closed by "ladder" triangles between the upper and lower chains, and two rings of
+support points plus points on the image border joined to the face outline by a Delaunay
+triangulation. Per frame:
+
+1. the head's rigid motion (2-D similarity of stable landmarks, Umeyama 1991) moves the inner
+   support ring fully and the outer ring partly; border points stay, so hair follows the head
+   while shoulders and background stay still;
+2. only triangles with a moved vertex are rasterised in the TARGET (vectorised, raster.py) giving
+   each covered pixel its source position (piecewise-affine backward warping); all other pixels
+   are the source pixels themselves, so the background never wobbles;
+3. one ``cv2.remap`` (bilinear) fills the moved window; the mouth interior (mouth.py) is drawn
+   inside the target inner lip ring where the lips part beyond the portrait's own opening, and
+   irises that moved relative to the warp are redrawn (eyes.py). Eyelids close by the warp itself:
+   the eye-opening ladder collapses and the upper-lid skin above it stretches down over the eye.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from thinkdraw.errors import InputError
+from thinkdraw.face import mesh as M
+from thinkdraw.render import eyes as E
+from thinkdraw.render import mouth as MO
+from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
+from thinkdraw.render.raster import Region, backward_map, points_region
+from thinkdraw.utils.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class RenderConfig:
+    """Renderer settings."""
+
+    ring_scales: tuple[float, ...] = (1.3, 1.85)  # support rings, multiples of the face-oval radius
+    ring_follow: tuple[float, ...] = (1.0, 0.45)  # fraction of the head's rigid motion each ring follows
+    ring_points: int = 28  # points per support ring
+    border_points: int = 6  # support points per image side (fixed)
+    move_eps: float = 1e-3  # vertex displacement (pixels) below which a vertex counts as still
+    mouth: bool = True  # draw the mouth interior where the lips part
+    eyes: bool = True  # redraw irises that moved (gaze)
+    mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
+    mouth_ramp_ipd: float = 0.04  # extra opening (interpupillary distances) to reach full opacity
+    lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
+    map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
+
+
+def _landmarks_of(portrait: Any) -> np.ndarray:
+    lm = portrait.landmarks if hasattr(portrait, "landmarks") else portrait
+    lm = np.asarray(lm, dtype=np.float64)
+    if lm.ndim != 2 or lm.shape[0] != M.N_LANDMARKS or lm.shape[1] not in (2, 3):
+        raise InputError(f"expected (478, 2|3) landmarks, got shape {lm.shape}")
+    return lm[:, :2]
+
+
+def _ladder(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
+    """Triangles closing the opening between two chains with shared end points (corners)."""
+    tris = []
+    n = len(upper)
+    for i in range(n - 1):
+        a, b, c, d = upper[i], upper[i + 1], lower[i + 1], lower[i]
+        if b != c:
+            tris.append((a, b, c))
+        if a != d and c != d:
+            tris.append((a, c, d))
+    return np.array(tris, dtype=np.int64)
+
+
+def _patch_median(image: np.ndarray, pts: np.ndarray, r: int) -> np.ndarray:
+    H, W = image.shape[:2]
+    vals = []
+    for x, y in np.round(pts).astype(int):  # a handful of sample points, precompute only
+        x0, y0 = max(x - r, 0), max(y - r, 0)
+        patch = image[y0 : min(y + r + 1, H), x0 : min(x + r + 1, W)].reshape(-1, 3)
+        if len(patch):
+            vals.append(patch)
+    if not vals:
+        return np.full(3, 128.0, np.float32)
+    return np.median(np.concatenate(vals), axis=0).astype(np.float32)
+
+
+class Renderer:
+    """Renders one portrait at any target landmarks. Precomputes once per portrait.
+
+    image: (H, W, 3) uint8 RGB; portrait: an object with ``.landmarks`` (478, 2|3) pixels (e.g.
+    :class:`thinkdraw.face.analyze.Portrait`) or the landmark array itself.
+    """
+
+    def __init__(self, image: np.ndarray, portrait: Any, config: RenderConfig | None = None) -> None:
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(f"expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
+        self.config = config or RenderConfig()
+        self.image = np.ascontiguousarray(image)
+        self.H, self.W = image.shape[:2]
+        self.landmarks = _landmarks_of(portrait)
+        self._build_mesh()
+        self._build_appearance()
+
+    # ------------------------------------------------------------------ precompute
+    def _build_mesh(self) -> None:
+        cfg = self.config
+        lm = self.landmarks
+        face = lm[: M.N_MESH]
+        oval = face[list(M.FACE_OVAL)]
+        center = oval.mean(0)
+        support, follow = [], []
+        n = cfg.ring_points
+        ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        # ring radius per direction: the oval's extent in that direction (polar max), scaled
+        rel = oval - center
+        oang = np.arctan2(rel[:, 1], rel[:, 0])
+        orad = np.hypot(rel[:, 0], rel[:, 1])
+        order = np.argsort(oang)
+        rad = np.interp(ang, oang[order], orad[order], period=2 * np.pi)
+        margin = 2.0
+        for s, w in zip(cfg.ring_scales, cfg.ring_follow):
+            ring = center + np.stack([np.cos(ang), np.sin(ang)], 1) * (rad * s)[:, None]
+            keep = (ring[:, 0] > margin) & (ring[:, 0] < self.W - 1 - margin) & (ring[:, 1] > margin) & (ring[:, 1] < self.H - 1 - margin)
+            support.append(ring[keep])
+            follow.append(np.full(int(keep.sum()), w))
+        k = cfg.border_points
+        xs = np.linspace(-1.0, self.W, k + 1)
+        ys = np.linspace(-1.0, self.H, k + 1)
+        border = np.concatenate([
+            np.stack([xs, np.full_like(xs, -1.0)], 1), np.stack([xs, np.full_like(xs, float(self.H))], 1),
+            np.stack([np.full_like(ys[1:-1], -1.0), ys[1:-1]], 1), np.stack([np.full_like(ys[1:-1], float(self.W)), ys[1:-1]], 1),
+        ])
+        support.append(border)
+        follow.append(np.zeros(len(border)))
+        support_pts = np.concatenate(support)
+        self.follow = np.concatenate(follow)
+        self.src = np.concatenate([face, support_pts]).astype(np.float64)
+        # outside the face: Delaunay of oval + support, keep triangles outside the oval polygon
+        ids = np.concatenate([np.array(M.FACE_OVAL), M.N_MESH + np.arange(len(support_pts))])
+        dl = Delaunay(self.src[ids])
+        outer = ids[dl.simplices]
+        from matplotlib.path import Path
+
+        cent = self.src[outer].mean(1)
+        inside = Path(oval).contains_points(cent)
+        outer = outer[~inside]
+        holes = [_ladder(M.LIPS_INNER_UPPER, M.LIPS_INNER_LOWER), _ladder(M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER),
+                 _ladder(M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER)]
+        self.tris = np.concatenate([M.triangles().astype(np.int64), *holes, outer])
+        self._check_mesh()
+        self.n_face = M.N_MESH
+
+    def _check_mesh(self) -> None:
+        t = self.tris
+        key = np.sort(np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [0, 2]]]), axis=1)
+        _, cnt = np.unique(key, axis=0, return_counts=True)
+        n_border = int((cnt == 1).sum())
+        expected = 4 * self.config.border_points
+        if n_border != expected or cnt.max() > 2:
+            log.debug("warp mesh: %d open edges (expected %d), max edge use %d", n_border, expected, cnt.max())
+
+    def _locate(self, p: np.ndarray) -> tuple[int, np.ndarray]:
+        """Source triangle containing point ``p`` (2,) and its barycentric coordinates."""
+        d = self.src[self.tris]
+        e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
+        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        q = p - d[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            l1 = (q[:, 0] * e2[:, 1] - q[:, 1] * e2[:, 0]) / det
+            l2 = (e1[:, 0] * q[:, 1] - e1[:, 1] * q[:, 0]) / det
+        l0 = 1 - l1 - l2
+        ok = (np.abs(det) > 1e-9) & (l0 >= -1e-6) & (l1 >= -1e-6) & (l2 >= -1e-6)
+        if not ok.any():
+            return -1, np.zeros(3)
+        i = int(np.argmax(ok))
+        return i, np.array([l0[i], l1[i], l2[i]])
+
+    def _build_appearance(self) -> None:
+        lm = self.landmarks
+        img = self.image
+        self.ipd = float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
+        r = max(1, int(self.ipd * 0.04))
+        skin = _patch_median(img, lm[[50, 280, 151, 205, 425]], r)
+        lip_pts = np.stack([(lm[0] + lm[13]) / 2, (lm[17] + lm[14]) / 2, (lm[37] + lm[82]) / 2, (lm[267] + lm[312]) / 2,
+                            (lm[84] + lm[87]) / 2, (lm[314] + lm[317]) / 2])
+        lip = _patch_median(img, lip_pts, max(1, r // 2))
+        sclera = self._sclera_colour()
+        self.skin, self.lip, self.sclera = skin, lip, sclera
+        self.mouth_style = MO.make_style(skin, lip, sclera)
+        self.upper_anchor = (lm[13] + lm[14]) / 2.0
+        self.src_open = self._opening(lm)
+        # eyes: clean plate and iris textures
+        self.clean = img.copy()
+        self.eyes: list[E.EyeModel] = []
+        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+            tri, bary = self._locate(lm[iris[0]])
+            self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary))
+        self.lids = [E.build_lid(img, lm, up, lo, self.ipd) for up, lo in
+                     ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER))]
+
+    def _sclera_colour(self) -> np.ndarray | None:
+        lm = self.landmarks
+        vals = []
+        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+            pts = np.concatenate([lm[list(up)], lm[list(lo)]])
+            reg = points_region(pts, self.W, self.H)
+            if reg.empty:
+                continue
+            py, px = np.mgrid[reg.y0 : reg.y1, reg.x0 : reg.x1].astype(np.float32)
+            a, _, _, _ = between_chains_alpha(lm[list(up)], lm[list(lo)], px, py)
+            rr = E.iris_radius(lm, iris)
+            sel = (a > 0.9) & (np.hypot(px - lm[iris[0], 0], py - lm[iris[0], 1]) > rr * 1.15)
+            vals.append(self.image[reg.slices()][sel])
+        if not vals or sum(len(v) for v in vals) < 4:
+            return None
+        v = np.concatenate(vals).astype(np.float32)
+        lum = v.mean(1)
+        bright = v[lum >= np.percentile(lum, 60)]
+        return np.median(bright, 0)
+
+    @staticmethod
+    def _opening(lm: np.ndarray) -> float:
+        u = lm[list(M.LIPS_INNER_UPPER[1:-1]), :2]
+        low = lm[list(M.LIPS_INNER_LOWER[1:-1]), :2]
+        return float(np.max(np.linalg.norm(low - u, axis=1)))
+
+    # ------------------------------------------------------------------ per frame
+    def target_vertices(self, landmarks: np.ndarray) -> tuple[np.ndarray, Similarity]:
+        """Warp-mesh vertices for target landmarks (478, 2|3): (V, 2) pixels and the head motion."""
+        t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        anchors = list(M.POSE_ANCHORS)
+        head = fit_similarity(self.landmarks[anchors], t[anchors])
+        dst = self.src.copy()
+        dst[: self.n_face] = t[: self.n_face]
+        if not head.is_identity():
+            sup = self.src[self.n_face :]
+            moved = head.apply(sup)
+            dst[self.n_face :] = sup + self.follow[:, None] * (moved - sup)
+        return dst, head
+
+    def render(self, landmarks: np.ndarray) -> np.ndarray:
+        """One frame: target landmarks (478, 2|3) pixels -> (H, W, 3) uint8 RGB."""
+        lm = np.asarray(landmarks, dtype=np.float64)
+        if lm.ndim != 2 or lm.shape[0] != M.N_LANDMARKS or lm.shape[1] not in (2, 3):
+            raise InputError(f"expected (478, 2|3) landmarks, got shape {lm.shape}")
+        if not np.isfinite(lm).all():
+            raise InputError("target landmarks contain NaN or infinity")
+        region, mx, my, dst, head = self.maps(lm)
+        out = self.image.copy()
+        if mx is not None:
+            out[region.slices()] = cv2.remap(self.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self.overlay(out, lm, region, mx, my, dst, head)
+        return out
+
+    def maps(self, landmarks: np.ndarray) -> tuple[Region, np.ndarray | None, np.ndarray | None, np.ndarray, Similarity]:
+        """The warp of one frame: (region, mapx, mapy, mesh vertices (V, 2), head motion).
+
+        mapx/mapy are (h, w) float32 source positions for the region's pixels (None when nothing
+        moved); pixels outside the region are the source pixels themselves.
+        """
+        t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        dst, head = self.target_vertices(t)
+        moved_v = np.hypot(*(dst - self.src).T) > self.config.move_eps
+        mt = self.tris[moved_v[self.tris].any(1)]
+        if not len(mt):
+            return Region(0, 0, 0, 0), None, None, dst, head
+        region = points_region(dst[np.unique(mt)], self.W, self.H)
+        if region.empty:
+            return region, None, None, dst, head
+        mx, my = backward_map(dst, self.src, mt, region, self.config.map_step)
+        return region, mx, my, dst, head
+
+    def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
+                my: np.ndarray | None, dst: np.ndarray, head: Similarity) -> None:
+        """Draw mouth interior, moved irises and closing lids onto a warped frame (in place)."""
+        t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        if self.config.mouth:
+            self._draw_mouth(out, t, head)
+        if self.config.eyes:
+            self._draw_eyes(out, t, dst, region, mx, my)
+        if self.config.lids:
+            for lid in self.lids:
+                rest = head.apply(self.landmarks[list(lid.upper_ids)])
+                E.draw_lid(out, lid, t, rest, head.scale, self.ipd)
+
+    def render_batch(self, landmarks: np.ndarray) -> np.ndarray:
+        """(T, 478, 2|3) pixels -> (T, H, W, 3) uint8."""
+        lm = np.asarray(landmarks)
+        if lm.ndim != 3:
+            raise InputError(f"expected (T, 478, 2|3) landmarks, got shape {lm.shape}")
+        out = np.empty((len(lm), self.H, self.W, 3), np.uint8)
+        for i in range(len(lm)):  # frames are independent; per-frame work is vectorised
+            out[i] = self.render(lm[i])
+        return out
+
+    def mouth_strength(self, t: np.ndarray, head: Similarity) -> float:
+        """Opacity of the synthetic interior: 0 until the lips part beyond the portrait's opening."""
+        extra = self._opening(t) - self.src_open * head.scale - self.config.mouth_open_px
+        return float(np.clip(extra / max(self.config.mouth_ramp_ipd * self.ipd * head.scale, 1e-6), 0.0, 1.0))
+
+    def _draw_mouth(self, out: np.ndarray, t: np.ndarray, head: Similarity) -> None:
+        strength = self.mouth_strength(t, head)
+        if strength <= 0:
+            return
+        jaw = t[M.CHIN] - head.apply(self.landmarks[M.CHIN][None])[0]
+        MO.render_mouth(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], head, self.upper_anchor,
+                        jaw, self.ipd, self.mouth_style, strength)
+
+    def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
+                   mx: np.ndarray | None, my: np.ndarray | None) -> None:
+        def warped_clean(win: tuple[int, int, int, int]) -> np.ndarray:
+            x0, y0, x1, y1 = win
+            gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+            if mx is not None:  # paste the frame's map where the window overlaps the moved region
+                ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
+                if ox1 > ox0 and oy1 > oy0:
+                    gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+                    gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+            return cv2.remap(self.clean, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+        for eye in self.eyes:
+            if eye.tri < 0:
+                continue
+            carried = eye.bary @ dst[self.tris[eye.tri]]
+
+            E.composite_eye(out, warped_clean, eye, t, carried)
