@@ -131,3 +131,40 @@ def test_mesh_groups_sides(astro_portrait):
     assert lm[list(mesh.LEFT_EYE_UPPER[1:-1]), 1].mean() < lm[list(mesh.LEFT_EYE_LOWER[1:-1]), 1].mean()
     assert lm[list(mesh.LIPS_OUTER_UPPER[1:-1]), 1].mean() < lm[list(mesh.LIPS_OUTER_LOWER[1:-1]), 1].mean()
     assert len(set(mesh.LIPS_INNER)) == len(mesh.LIPS_INNER) == 20
+
+
+def test_grace_hopper_single_face(grace_portrait):
+    assert grace_portrait.num_faces == 1  # no duplicate from the detection windows
+
+
+def test_cli_face_summary_json_and_errors(grace_path, tmp_path, capsys):
+    from thinkdraw.cli import main
+
+    out = tmp_path / "p.json"
+    drawn = tmp_path / "mesh.png"
+    assert main(["face", grace_path, "--json", "-o", str(out), "--draw", str(drawn)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert np.asarray(data["landmarks"]).shape == (478, 3)
+    assert set(data["own_aus"]) >= {"AU12L", "AU12R", "AU25"}
+    assert json.loads(out.read_text())["num_faces"] == 1
+    assert drawn.stat().st_size > 1000
+    assert main(["face", grace_path]) == 0
+    assert "1 face(s)" in capsys.readouterr().out
+    assert main(["face", str(tmp_path / "missing.png")]) == 2
+    assert main(["face", grace_path, "--face", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("thinkdraw face: error: face 4 requested but 1 face found")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
+    assert main(["face", str(blank)]) == 2
+    assert "no face found in" in capsys.readouterr().err
+
+
+def test_painting_and_opencv_pencil_sketch(astronaut, analyzer, astro_portrait):
+    painted = cv2.stylization(astronaut, sigma_s=60, sigma_r=0.45)
+    sketch, _ = cv2.pencilSketch(astronaut, sigma_s=60, sigma_r=0.07, shade_factor=0.05)
+    for img in (painted, sketch):
+        p = analyze_portrait(img, analyzer=analyzer)
+        d = np.linalg.norm(p.landmarks[:, :2] - astro_portrait.landmarks[:, :2], axis=1)
+        assert np.median(d) < 8
+    assert analyze_portrait(sketch, analyzer=analyzer).meta["pass"] != "plain"  # found by a retry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SENTENCE, encode
+from speech_helpers import SENTENCE, encode
 
 from thinkdraw.errors import InputError
 from thinkdraw.speech.align import AlignConfig, align, normalise_words, pronounce
@@ -116,3 +116,51 @@ def test_long_audio_in_chunks(speech_dir, espeak_sentence):
     starts = [w.start for w in tr.words]
     assert starts == sorted(starts) and tr.words[-1].end > 0.9 * tr.duration
     assert len(tr.prosody.f0) == pytest.approx(tr.duration * 100, abs=2)
+
+
+@pytest.mark.parametrize("name,codec,rate,layout", [("tel.wav", "pcm_s16le", 8000, "mono"), ("surround.flac", "flac", 48000, "5.1")])
+def test_any_rate_and_channels(speech_dir, espeak_sentence, name, codec, rate, layout):
+    audio, sr, truth = espeak_sentence
+    path = encode(speech_dir / name, audio, sr, codec, rate, layout=layout)
+    tr = align(path, SENTENCE)
+    assert tr.sample_rate == rate
+    assert len(tr.words) == len(normalise_words(SENTENCE))
+    errs, matched = boundary_errors(tr.phonemes, truth)
+    assert matched > 0.7 and np.median(errs) < 0.05
+
+
+def test_duration_limit(espeak_wav):
+    with pytest.raises(InputError, match="limit"):
+        align(espeak_wav, config=AlignConfig(max_duration_s=1.0))
+
+
+def test_cli_align_json(espeak_wav):
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "thinkdraw", "align", str(espeak_wav), "--transcript", SENTENCE, "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [w["w"] for w in data["words"]] == normalise_words(SENTENCE)
+    assert data["phonemes"][0]["start"] == 0.0 and data["duration"] > 3
+
+
+@pytest.mark.parametrize("name,codec,rate", [("t.flac", "flac", 22050), ("t.ogg", "libopus", 48000), ("t.m4a", "aac", 44100)])
+def test_truncated_or_garbage_never_crashes(speech_dir, espeak_sentence, name, codec, rate):
+    import os
+
+    audio, sr, _ = espeak_sentence
+    data = encode(speech_dir / name, audio, sr, codec, rate).read_bytes()
+    for blob in (data[: len(data) // 2], data[:64], os.urandom(4000)):
+        path = speech_dir / f"bad_{name}"
+        path.write_bytes(blob)
+        try:
+            tr = align(path, SENTENCE)
+        except InputError as exc:
+            assert "audio" in str(exc)
+        else:
+            assert 0 < tr.duration < len(audio) / sr and tr.warnings

@@ -25,7 +25,7 @@ def test_json_contract_fields(piper_track):
     assert again.words == piper_track.words
 
 
-@pytest.mark.parametrize("fps", [25, 30])
+@pytest.mark.parametrize("fps", [25, 30, 120])
 def test_features_shape_columns_ranges(piper_track, fps):
     f = piper_track.features(fps)
     assert f.dtype == np.float32

@@ -42,7 +42,7 @@ def test_emotion_changes_rate_and_pitch(speech_dir, voice):
     text = "I have some news about the garden party tomorrow afternoon."
     ex = synthesize(text, speech_dir / f"{voice}_ex.wav", "very excited", voice)
     sad = synthesize(text, speech_dir / f"{voice}_sad.wav", "very sad", voice)
-    assert ex.duration < 0.85 * sad.duration  # faster
+    assert ex.duration < 0.9 * sad.duration  # faster
     assert ex.prosody_summary["f0_median_hz"] > 1.1 * sad.prosody_summary["f0_median_hz"]  # higher
 
 
@@ -81,10 +81,28 @@ def test_cli_speak_json(speech_dir):
     [
         (["speak", "", "-o", "x.wav"], "text to say is empty"),
         (["speak", "a" * 6000, "-o", "x.wav"], "the limit is 5000"),
+        (["speak", "hello", "-o", "x.mp3"], "output must be a .wav file"),
         (["align", "/nonexistent/file.wav", "--json"], "audio file not found"),
+        (["align", "notes.txt", "--json"], "not a readable audio file"),
     ],
 )
 def test_cli_errors(tmp_path, args, message):
-    r = _cli(*[str(tmp_path / a) if a == "x.wav" else a for a in args])
+    (tmp_path / "notes.txt").write_text("hello, this is not audio\n" * 20)
+    r = _cli(*[str(tmp_path / a) if a in ("x.wav", "x.mp3", "notes.txt") else a for a in args])
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and message in r.stderr and r.stderr.startswith("thinkdraw ")
+
+
+def test_emotion_plan_object_attributes():
+    from types import SimpleNamespace
+
+    plan = SimpleNamespace(valence=0.6, arousal=0.9, intensity=0.8, emotions=[SimpleNamespace(name="joy", weight=1.0)])
+    a = affect_from(plan)
+    assert (a.valence, a.arousal, a.intensity, a.label) == (0.6, 0.9, 0.8, "joy")
+    tg = ProsodyTargets.from_affect(a)
+    assert tg.rate > 1.2 and tg.pitch_st > 2 and tg.gain_db > 0
+
+
+def test_emotion_text_uses_think_or_lexicon():
+    ex, sad = affect_from("very excited"), affect_from("very sad")
+    assert ex.arousal > sad.arousal and ex.valence > sad.valence

@@ -5,13 +5,16 @@
 pose. Large images are downscaled to ``AnalyzeConfig.max_side`` for detection; the landmarks are
 mapped back. If nothing is found on the plain image, retries follow (padding the image so faces
 near or beyond the border and faces that fill the frame fit the short-range detector; contrast
-normalisation (CLAHE) and grayscale for paintings, sketches and cartoons; a shrunken, padded copy).
+normalisation (CLAHE), blurring (pencil hatching, paint texture) and grayscale for paintings,
+sketches and cartoons; a shrunken, padded copy).  Wide or tall images and small faces are also
+searched in overlapping square windows; duplicates are merged.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +120,8 @@ class FaceAnalyzer:
 
     def detect(self, rgb: np.ndarray, confidence: float) -> list[np.ndarray]:
         """(H, W, 3) uint8 -> list of (478, 3) landmarks in this image's pixel frame."""
-        with self._lock:
+        with self._lock, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*GetPrototype\(\) is deprecated")
             res = self._mesh(confidence).process(np.ascontiguousarray(rgb))
         if not res.multi_face_landmarks:
             return []
@@ -188,12 +192,21 @@ def _offsets(length: int, side: int) -> list[int]:
 
 
 def _merge(faces: list[np.ndarray]) -> list[np.ndarray]:
-    """Drop duplicate detections (centres closer than half a face width), keeping the first."""
+    """Drop duplicate detections, keeping the first: a face whose box overlaps a kept face's box
+    by more than 30% of the smaller box (also catches a face part found in a small window)."""
     kept: list[np.ndarray] = []
     for f in faces:
-        x0, y0, x1, y1 = face_box(f)
-        c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-        if all(np.linalg.norm(c - np.asarray(face_box(k)).reshape(2, 2).mean(0)) > 0.5 * (x1 - x0) for k in kept):
+        b = np.asarray(face_box(f))
+        dup = False
+        for k in kept:
+            c = np.asarray(face_box(k))
+            iw = min(b[2], c[2]) - max(b[0], c[0])
+            ih = min(b[3], c[3]) - max(b[1], c[1])
+            smaller = min((b[2] - b[0]) * (b[3] - b[1]), (c[2] - c[0]) * (c[3] - c[1]))
+            if iw > 0 and ih > 0 and iw * ih > 0.3 * smaller:
+                dup = True
+                break
+        if not dup:
             kept.append(f)
     return kept
 
@@ -241,12 +254,18 @@ def _passes(img: np.ndarray, cfg: AnalyzeConfig):
         out, p = _pad(small, 0.6)
         return out, p, s
 
+    def blur(rgb: np.ndarray) -> np.ndarray:
+        k = 2 * max(1, round(max(rgb.shape[:2]) / 200)) + 1  # 5 px at 512: hatching/texture off
+        return cv2.GaussianBlur(rgb, (k, k), 0)
+
     lo = cfg.retry_confidence
     return [
         ("plain", cfg.min_detection_confidence, plain),
         ("padded", lo, padded()),
         ("clahe", lo, lambda: (_clahe(img), 0.0, 1.0)),
         ("clahe+padded", lo, padded(_clahe)),
+        ("blur", lo, lambda: (blur(img), 0.0, 1.0)),
+        ("blur+clahe+padded", lo, padded(lambda x: _clahe(blur(x)))),
         ("gray+padded", lo, padded(_gray_eq)),
         ("shrunk+padded", lo, shrunk),
     ]

@@ -9,8 +9,8 @@ MediaPipe Face Mesh on public-domain portraits (skimage's astronaut, matplotlib'
 and their mirror images; generalised Procrustes alignment (Gower 1975, Psychometrika 40) of all
 shapes; the mean made left/right symmetric with the mirror correspondence of the mesh (found by
 matching the landmarks of a mirrored photo); put into the frame above. The source faces smile
-slightly, so the rig later removes that smile from the mean (``neutralise_canonical``: lip
-corners brought level with the lip midline, lips closed) -- see :mod:`thinkdraw.face.rig`.
+slightly, so the rig's own-AU estimate (:func:`thinkdraw.face.rig.estimate_own_aus`: lip
+corners level with the lip midline, lips closed) is removed from the mean (``neutralise_file``).
 The file also stores ``mirror`` (478,) int: index of each landmark's mirror partner.
 """
 
@@ -107,13 +107,35 @@ def derive(images: list[np.ndarray] | None = None, iterations: int = 5) -> dict[
     return {"points": ref.astype(np.float64), "mirror": mirror.astype(np.int64), "sources": np.array(len(shapes))}
 
 
+def neutralise_file(path) -> dict[str, float]:
+    """Remove the source portraits' own mouth AUs (their smiles, parted lips) from the stored
+    mean face, using the rig's own-AU estimate; rewrites ``path``.  Returns the AUs removed."""
+    from thinkdraw.face import rig as rig_mod
+
+    for fn in (_load, rig_mod.authored_rig, rig_mod._graph):
+        fn.cache_clear()
+    data = dict(_load())
+    model = rig_mod.RigModel.build(data["points"])
+    own = rig_mod.estimate_own_aus(data["points"], model)
+    vec = np.zeros(model.n_columns)
+    for c, v in own.items():
+        vec[model.columns.index(c)] = v
+    pts = data["points"] - np.einsum("c,cvk->vk", vec, model.basis)
+    data["points"] = rig_mod.clamp_shape(pts[None])[0]
+    np.savez(path, **data)
+    for fn in (_load, rig_mod.authored_rig, rig_mod._graph):
+        fn.cache_clear()
+    return own
+
+
 def main() -> None:  # pragma: no cover - offline data generation
     from pathlib import Path
 
     out = derive()
     path = Path(__file__).with_name("data") / "canonical_neutral.npz"
     np.savez(path, **out)
-    print(f"wrote {path}")
+    removed = neutralise_file(path)
+    print(f"wrote {path} (removed {removed})")
 
 
 if __name__ == "__main__":  # pragma: no cover

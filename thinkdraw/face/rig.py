@@ -43,6 +43,7 @@ displacements to the photo's face as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -565,37 +566,72 @@ class Rig:
 
     # -- inverse --------------------------------------------------------------------------
     def inverse(self, landmarks: np.ndarray, neutral: np.ndarray | None = None, relative: bool = True,
-                rounds: int = 3) -> np.ndarray:
-        """Pixel landmarks (T, 478, 2|3) (or (478, C)) -> (T, D) rig parameters.
+                config: "InverseConfig | None" = None, **overrides: Any) -> np.ndarray:
+        """Pixel landmarks (T, 478, 2|3) (or (478, C)) -> (T, D) float32 rig parameters.
 
         neutral: optional (478, 3) pixel landmarks of the same face at rest (e.g. the first frame of
-        a video) used as the reference instead of this rig's neutralised portrait; pose channels are
-        relative to the reference's pose.  relative: with the default reference, measure against
-        the neutralised face (True) or the photo's own face (False).
+        a video, or a re-detected neutral render) used as the reference instead of this rig's
+        neutralised portrait; pose channels are then relative to the reference's pose.
+        relative: with the default reference, measure against the neutralised face (True) or the
+        photo's own face (False).  config / overrides: :class:`InverseConfig` fields.
         """
+        cfg = dataclasses.replace(config or InverseConfig(), **overrides)
         lm = np.asarray(landmarks, dtype=np.float64)
         if lm.ndim == 2:
             lm = lm[None]
         if lm.ndim != 3 or lm.shape[1] != mesh.N_LANDMARKS or lm.shape[2] not in (2, 3):
             raise InputError(f"landmarks must be (T, 478, 2|3), got {lm.shape}")
         if neutral is not None:
-            ref = Rig(landmarks=np.asarray(neutral, dtype=np.float64), neutralise=False)
-            return ref.inverse(lm, relative=False, rounds=rounds)
+            nl = np.asarray(neutral, dtype=np.float64)
+            if nl.shape != (mesh.N_LANDMARKS, 3):
+                raise InputError(f"neutral must be (478, 3) pixel landmarks, got {nl.shape}")
+            ref = Rig(landmarks=nl, neutralise=False)
+            return ref.inverse(lm, relative=False, config=cfg)
+        if lm.shape[2] == 3 and not cfg.use_z:
+            lm = lm[..., :2]
         model = self.model if relative else self.model_raw
-        return _invert(self, model, lm, rounds)
+        with _single_thread_blas():
+            return _invert(self, model, lm, cfg)
+
+
+@dataclass
+class InverseConfig:
+    """Settings of :meth:`Rig.inverse`."""
+
+    rounds: int = 3  # pose / AU alternations (the first pose fit uses stable anchors only)
+    sparsity: float = 0.0  # L1 weight on AU intensities, as the intensity an isolated AU loses
+    z_weight: float = Z_WEIGHT  # weight of z residuals for 3D input (MediaPipe depth is noisier)
+    use_z: bool = True  # False: use only x, y of 3D input (scaled-orthographic pose)
+    gauss_newton_steps: int = 3  # refinement steps of the bilinear eyelid closure
+    exclusive: bool = True  # antagonist pairs of rig.yaml never both active (weaker one set to 0)
+    exclusive_min: float = 0.03  # both above this = a conflict to resolve
+
+
+def _single_thread_blas():
+    """Small per-frame solves are much faster on one BLAS thread (no oversubscription)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 # ----------------------------------------------------------------------------------------------
 # Inverse core
 # ----------------------------------------------------------------------------------------------
-def _solver_3d(model: RigModel) -> dict[str, np.ndarray]:
+def _solver_3d(model: RigModel, z_weight: float) -> dict[str, np.ndarray]:
     """Pre-factored normal equations of the shared 3D design (canonical frame)."""
-    w = _vertex_weights()
-    wk = np.sqrt(np.repeat(w, 3) * np.tile([1.0, 1.0, Z_WEIGHT], mesh.N_LANDMARKS))
-    a_mat = model._lin_basis.reshape(model.n_columns, -1).T * wk[:, None]  # (478*3, C)
-    gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
-    chol = np.linalg.cholesky(gram)
-    return {"A": a_mat, "wk": wk, "gram": gram, "L": chol}
+    key = f"solver3d_{z_weight}"
+    cache = model.__dict__.setdefault("_cache", {})
+    if key not in cache:
+        w = _vertex_weights()
+        wk = np.sqrt(np.repeat(w, 3) * np.tile([1.0, 1.0, z_weight], mesh.N_LANDMARKS))
+        a_mat = model._lin_basis.reshape(model.n_columns, -1).T * wk[:, None]  # (478*3, C)
+        gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
+        cache[key] = {"A": a_mat, "wk": wk, "gram": gram, "L": np.linalg.cholesky(gram)}
+    return cache[key]
 
 
 @functools.lru_cache(maxsize=None)
@@ -613,17 +649,37 @@ def _bounds(model: RigModel) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def _penalty(model: RigModel, gram: np.ndarray, sparsity: float) -> np.ndarray:
+    """L1 weights: sparsity * diag(gram) on AU columns (so an isolated AU loses ``sparsity`` of
+    intensity), none on the signed gaze columns."""
+    pen = sparsity * np.diag(gram).copy()
+    for c in GAZE_CHANNELS:
+        pen[model.columns.index(c)] = 0.0
+    return pen
+
+
 def _bounded_solve(a_mat: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                   gram: np.ndarray | None = None, chol: np.ndarray | None = None) -> np.ndarray:
-    """min ||a_mat x - b|| s.t. lo <= x <= hi.  With a pre-factored gram = L L^T the problem is
-    reduced to K x K: ||L^T x - L^{-1} A^T b||."""
+                   gram: np.ndarray | None = None, chol: np.ndarray | None = None,
+                   penalty: np.ndarray | float = 0.0) -> np.ndarray:
+    """min 0.5 ||a_mat x - b||^2 + penalty . x  s.t. lo <= x <= hi.
+
+    With gram = A^T A = L L^T the problem is the K x K least squares ||L^T x - L^-1 (A^T b - p)||
+    (same minimiser), solved by bounded-variable least squares (Stark & Parker 1995)."""
     from scipy.linalg import solve_triangular
     from scipy.optimize import lsq_linear
 
-    if gram is None:
+    if gram is None or chol is None:
         gram = a_mat.T @ a_mat + 1e-6 * np.eye(a_mat.shape[1])
         chol = np.linalg.cholesky(gram)
-    atb = a_mat.T @ b
+    atb = a_mat.T @ b - penalty
+    fixed = hi <= lo
+    if fixed.any():  # columns pinned to a value: solve the reduced problem
+        free = ~fixed
+        x = lo.astype(np.float64).copy()
+        g_ff = gram[np.ix_(free, free)]
+        rhs_f = atb[free] - gram[np.ix_(free, fixed)] @ x[fixed]
+        x[free] = _bounded_solve_normal(g_ff, rhs_f, lo[free], hi[free])
+        return x
     x = np.linalg.solve(gram, atb)
     if np.all(x >= lo - 1e-9) and np.all(x <= hi + 1e-9):
         return x
@@ -631,44 +687,66 @@ def _bounded_solve(a_mat: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndar
     return lsq_linear(chol.T, rhs, bounds=(lo, hi), method="bvls", tol=1e-10).x
 
 
-def _invert(rig: Rig, model: RigModel, lm: np.ndarray, rounds: int) -> np.ndarray:
+def _bounded_solve_normal(gram: np.ndarray, atb: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """min 0.5 x^T G x - atb . x within bounds (G positive definite)."""
+    from scipy.linalg import solve_triangular
+    from scipy.optimize import lsq_linear
+
+    x = np.linalg.solve(gram, atb)
+    if np.all(x >= lo - 1e-9) and np.all(x <= hi + 1e-9):
+        return x
+    chol = np.linalg.cholesky(gram)
+    rhs = solve_triangular(chol, atb, lower=True)
+    return lsq_linear(chol.T, rhs, bounds=(lo, hi), method="bvls", tol=1e-10).x
+
+
+def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np.ndarray:
     t_n, _, dim = lm.shape
     cam = lm.copy()
     cam[..., 1] *= -1.0
     if dim == 3:
         cam[..., 2] *= -1.0
     lo, hi = _bounds(model)
-    anchors = list(RIG_ANCHORS)
     w_anchor = np.zeros(mesh.N_LANDMARKS)
-    w_anchor[anchors] = 1.0
+    w_anchor[list(RIG_ANCHORS)] = 1.0
     w_all = np.zeros(mesh.N_LANDMARKS)
     w_all[: mesh.N_MESH] = 1.0
     a = np.zeros((t_n, model.n_columns))
     shapes = np.broadcast_to(model.neutral, (t_n, mesh.N_LANDMARKS, 3)).copy()
-    key = "3d" if dim == 3 else "2d"
-    solver = _solver_3d(model) if dim == 3 else None
+    solver = _solver_3d(model, cfg.z_weight) if dim == 3 else None
+    rounds = max(1, cfg.rounds)
     for rnd in range(rounds):
         w = w_anchor if rnd == 0 else w_all
-        if dim == 3:
+        if solver is not None:
             sel = np.nonzero(w)[0]
             s, r, t = geometry.similarity_fit(shapes[:, sel], cam[:, sel])
             can = np.einsum("tji,tnj->tni", r, cam - t[:, None, :]) / s[:, None, None]
             d = (can - model.neutral[None]).reshape(t_n, -1) * solver["wk"][None]
-            for i in range(t_n):
-                a[i] = _bounded_solve(solver["A"], d[i], lo, hi, solver["gram"], solver["L"])
+            pen = _penalty(model, solver["gram"], cfg.sparsity)
+            free = np.linalg.solve(solver["gram"], (solver["A"].T @ d.T - pen[:, None])).T  # (T, C)
+            ok = np.all((free >= lo - 1e-9) & (free <= hi + 1e-9), axis=1)
+            a[ok] = free[ok]
+            for i in np.nonzero(~ok)[0]:
+                a[i] = _bounded_solve(solver["A"], d[i], lo, hi, solver["gram"], solver["L"], pen)
         else:
             s, r, t = _fit_pose_2d(shapes, cam, w)
             for i in range(t_n):
                 proj = s[i] * r[i, :2]  # (2, 3)
                 a_mat = np.einsum("ij,cvj->vic", proj, model._lin_basis).reshape(-1, model.n_columns)
                 b = (cam[i] - (model.neutral @ proj.T + t[i])).reshape(-1)
-                a[i] = _bounded_solve(a_mat, b, lo, hi)
-        # Gauss-Newton on the closure term for frames with closed-ish eyes
-        closing = np.zeros(t_n, dtype=bool)
-        for side, (_, cols) in model.closure.items():
-            closing |= a[:, cols].sum(1) > 0.02
-        for i in np.nonzero(closing)[0]:
-            a[i] = _gauss_newton(model, a[i], cam[i], s[i], r[i], t[i], dim, lo, hi)
+                gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
+                a[i] = _bounded_solve(a_mat, b, lo, hi, gram, np.linalg.cholesky(gram),
+                                      _penalty(model, gram, cfg.sparsity))
+        hi_t = np.broadcast_to(hi, a.shape).copy()  # per-frame upper bounds (antagonists pruned)
+        if cfg.exclusive:
+            a, hi_t = _prune_antagonists(model, a, cam, s, r, t, dim, lo, hi, cfg, solver)
+        if rnd == rounds - 1 and cfg.gauss_newton_steps > 0:
+            # Gauss-Newton on the bilinear closure term for frames with closed-ish eyes
+            closing = np.zeros(t_n, dtype=bool)
+            for _, cols in model.closure.values():
+                closing |= a[:, cols].sum(1) > 0.02
+            for i in np.nonzero(closing)[0]:
+                a[i] = _gauss_newton(model, a[i], cam[i], s[i], r[i], t[i], dim, lo, hi_t[i], cfg)
         shapes = model.shape(a, clamp=False)
     # final pose against the predicted shapes
     if dim == 3:
@@ -679,18 +757,63 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, rounds: int) -> np.ndarra
     return _assemble(rig, model, a, s, r, t)
 
 
+@functools.lru_cache(maxsize=None)
+def _exclusive_pairs(columns: tuple[str, ...]) -> np.ndarray:
+    """(P, 2) column indices of the antagonist pairs of rig.yaml."""
+    pairs = [(columns.index(a), columns.index(b)) for a, b in rig_spec().get("exclusive", [])]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _prune_antagonists(model: RigModel, a: np.ndarray, cam: np.ndarray, s: np.ndarray, r: np.ndarray,
+                       t: np.ndarray, dim: int, lo: np.ndarray, hi: np.ndarray, cfg: InverseConfig,
+                       solver: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Frames where both AUs of an antagonist pair are active: fix the weaker of each such pair at
+    0 and re-solve (up to 3 times), with the frame's current pose.  Returns the new values and
+    the per-frame upper bounds (T, C) used (0 for pruned AUs)."""
+    pairs = _exclusive_pairs(model.columns)
+    hi_t = np.broadcast_to(hi, a.shape).copy()
+    if not len(pairs):
+        return a, hi_t
+    for i in np.nonzero(np.any(np.minimum(a[:, pairs[:, 0]], a[:, pairs[:, 1]]) > cfg.exclusive_min, axis=1))[0]:
+        hi_i = hi.copy()
+        for _ in range(3):
+            both = np.minimum(a[i, pairs[:, 0]], a[i, pairs[:, 1]]) > cfg.exclusive_min
+            if not both.any():
+                break
+            for p0, p1 in pairs[both]:
+                hi_i[p1 if a[i, p0] >= a[i, p1] else p0] = 0.0
+            if solver is not None:
+                can = np.einsum("ji,nj->ni", r[i], cam[i] - t[i]) / s[i]
+                d = (can - model.neutral).reshape(-1) * solver["wk"]
+                a[i] = _bounded_solve(solver["A"], d, lo, hi_i, solver["gram"], solver["L"],
+                                      _penalty(model, solver["gram"], cfg.sparsity))
+            else:
+                proj = s[i] * r[i, :2]
+                a_mat = np.einsum("ij,cvj->vic", proj, model._lin_basis).reshape(-1, model.n_columns)
+                b = (cam[i] - (model.neutral @ proj.T + t[i])).reshape(-1)
+                gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
+                a[i] = _bounded_solve(a_mat, b, lo, hi_i, gram, np.linalg.cholesky(gram),
+                                      _penalty(model, gram, cfg.sparsity))
+        a[i, (hi_i == 0.0) & (hi > 0)] = 0.0
+        hi_t[i] = hi_i
+    return a, hi_t
+
+
 def _gauss_newton(model: RigModel, a: np.ndarray, cam: np.ndarray, s: float, r: np.ndarray,
-                  t: np.ndarray, dim: int, lo: np.ndarray, hi: np.ndarray, steps: int = 3) -> np.ndarray:
-    wz = np.array([1.0, 1.0, Z_WEIGHT])[:dim]
-    for _ in range(steps):
+                  t: np.ndarray, dim: int, lo: np.ndarray, hi: np.ndarray, cfg: InverseConfig) -> np.ndarray:
+    wz = np.sqrt(np.array([1.0, 1.0, cfg.z_weight]))[:dim]
+    vw = np.sqrt(_vertex_weights())[:, None]
+    for _ in range(cfg.gauss_newton_steps):
         x = model.shape(a[None], clamp=False)[0]
         jac = model.jacobian(a)  # (478, 3, C)
         proj = (s * r)[:dim]  # (dim, 3)
         pred = x @ proj.T + t[:dim]
-        j_obs = np.einsum("ij,vjc->vic", proj, jac) * wz[None, :, None]
-        res = (cam[:, :dim] - pred) * wz[None]
+        j_obs = np.einsum("ij,vjc->vic", proj, jac) * (wz[None, :] * vw)[:, :, None]
+        res = (cam[:, :dim] - pred) * wz[None] * vw
         j2 = j_obs.reshape(-1, model.n_columns)
-        a_new = _bounded_solve(j2, res.reshape(-1) + j2 @ a, lo, hi)
+        gram = j2.T @ j2 + 1e-6 * np.eye(model.n_columns)
+        a_new = _bounded_solve(j2, res.reshape(-1) + j2 @ a, lo, hi, gram, np.linalg.cholesky(gram),
+                               _penalty(model, gram, cfg.sparsity))
         if np.max(np.abs(a_new - a)) < 1e-4:
             return a_new
         a = a_new
@@ -701,6 +824,8 @@ def _assemble(rig: Rig, model: RigModel, a: np.ndarray, s: np.ndarray, r: np.nda
               ) -> np.ndarray:
     """Basis values + fitted similarity (cam = s R X + t) -> (T, D) rig parameters."""
     t_n = a.shape[0]
+    lo, hi = _bounds(model)
+    a = np.clip(a, lo, hi)
     out = np.zeros((t_n, len(rig.channels)))
     out[:, rig._basis_cols] = a
     yaw, pitch, roll = geometry.matrix_to_euler(r)

@@ -175,8 +175,8 @@ def build_atlas(image: Any, portrait: Any, tile: int = 160, columns: int = 10, p
     rig = _make_rig(portrait)
     renderer = Renderer(image, portrait)
     x0, y0, x1, y1 = portrait.box
-    side = max(x1 - x0, y1 - y0) * 1.25
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.05 * side
+    side = max(x1 - x0, y1 - y0) * 1.08  # a little hair and chin around the face mesh
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     entries = atlas_entries()
     tiles = [_tile(image, cx, cy, side, tile, "source")]
     it: Iterable = entries

@@ -118,23 +118,31 @@ class LidModel:
     rest_open: float  # source eye opening (max rung length), pixels
 
 
-def build_lid(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], ipd: float) -> LidModel:
+def build_lid(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...],
+              brow_lower: tuple[int, ...], ipd: float) -> LidModel:
     """Sample lid-skin and lash colours from the portrait around one eye."""
     H, W = image.shape[:2]
     up = lm[list(upper), :2]
     lo = lm[list(lower), :2]
-    skin_pts = up[1:-1] + np.array([0.0, -0.09 * ipd])
+    # lid skin: between the upper lid and the brow's lower edge (40 % of the way up), plus a
+    # little below the lower lid, so the closed lid matches the skin around the eye
+    brow = lm[list(brow_lower), :2]
+    mid_up = up[2:-2]
+    near_brow = brow[np.argmin(np.abs(brow[:, 0][None] - mid_up[:, 0][:, None]), axis=1)]
+    skin_pts = np.concatenate([mid_up + 0.4 * (near_brow - mid_up), lo[2:-2] + np.array([0.0, 0.08 * ipd])])
     xs = np.clip(np.round(skin_pts[:, 0]).astype(int), 0, W - 1)
     ys = np.clip(np.round(skin_pts[:, 1]).astype(int), 0, H - 1)
-    skin = np.median(image[ys, xs].astype(np.float32), 0)
+    k = max(1, int(0.03 * ipd))
+    vals = np.concatenate([image[max(y - k, 0) : y + k + 1, max(x - k, 0) : x + k + 1].reshape(-1, 3) for x, y in zip(xs, ys)])
+    skin = np.median(vals.astype(np.float32), 0)
     # lash colour: darkest quarter of a thin band along the upper margin
     t = np.linspace(0, 1, 5)[:, None, None]
     band = (up[None, 1:-1] + t * np.array([0.0, -0.04 * ipd])).reshape(-1, 2)
     bx = np.clip(np.round(band[:, 0]).astype(int), 0, W - 1)
     by = np.clip(np.round(band[:, 1]).astype(int), 0, H - 1)
-    vals = image[by, bx].astype(np.float32)
-    lum = vals.mean(1)
-    lash = np.median(vals[lum <= np.percentile(lum, 25)], 0)
+    v = image[by, bx].astype(np.float32)
+    lum = v.mean(1)
+    lash = np.median(v[lum <= np.percentile(lum, 25)], 0)
     rest_open = float(np.max(np.linalg.norm(lo[1:-1] - up[1:-1], axis=1)))
     return LidModel(upper, lower, skin, lash, max(rest_open, 1e-3))
 
@@ -162,20 +170,25 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     if x1 <= x0 or y1 <= y0:
         return closure
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    thick = max(0.03 * ipd * scale, 0.9)  # lash line half-width
-    ext = max(0.05 * ipd * scale, 1.5)  # cover reaches this far above the rest lid line (lashes)
+    thick = max(0.02 * ipd * scale, 0.7)  # lash line half-width
+    ext = max(0.07 * ipd * scale, 2.0)  # cover reaches this far above the rest lid line (lashes)
     top = rest_upper - np.array([0.0, ext])
     bottom = up + np.array([0.0, 0.6 * thick])
     bottom[0], bottom[-1] = up[0], up[-1]
     top[0], top[-1] = up[0], up[-1]
     cover, from_top, to_bottom, span = between_chains_alpha(top, bottom, px, py, feather=1.0)
     frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
-    shade = 0.9 + 0.1 * np.sin(np.pi * frac) - 0.1 * frac**4  # convex lid, darker at the margin
-    col = lid.skin * shade[..., None]
-    lash_a = 0.85 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2))
+    shade = 0.87 + 0.08 * np.sin(np.pi * frac) - 0.1 * frac**4  # convex lid, darker at the margin
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    # keep the skin's low-frequency shading: a heavily blurred copy of the frame, recentred
+    sigma = max(0.08 * ipd * scale, 1.0)
+    blur = cv2.GaussianBlur(region, (0, 0), sigma)
+    col = lid.skin * shade[..., None] * 0.8 + 0.2 * blur * shade[..., None]
+    corners = np.minimum(np.hypot(px - up[0, 0], py - up[0, 1]), np.hypot(px - up[-1, 0], py - up[-1, 1]))
+    width = float(np.hypot(*(up[-1] - up[0])))
+    lash_a = 0.65 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2)) * np.clip(corners / (0.2 * width), 0, 1)
     col = col * (1 - lash_a[..., None]) + lid.lash * lash_a[..., None]
     top_fade = np.clip(from_top / ext, 0, 1)  # blend softly into the skin above
     a = (cover * top_fade * strength)[..., None]
-    region = out[y0:y1, x0:x1].astype(np.float32)
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
     return closure

@@ -92,9 +92,3 @@ def between_chains_alpha(
     a = np.clip(below_upper / f + 0.5, 0, 1) * np.clip(above_lower / f + 0.5, 0, 1)
     a *= np.clip((u - u0) / f + 0.5, 0, 1) * np.clip((u1 - u) / f + 0.5, 0, 1)
     return a.astype(np.float32), below_upper, above_lower, (vl - vu)
-
-
-def ellipse_ring(center: np.ndarray, radii: np.ndarray, n: int, phase: float = 0.0) -> np.ndarray:
-    """(n, 2) points on an axis-aligned ellipse."""
-    ang = phase + np.linspace(0, 2 * np.pi, n, endpoint=False)
-    return center + np.stack([np.cos(ang) * radii[0], np.sin(ang) * radii[1]], 1)

@@ -45,10 +45,11 @@ def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None) -> 
         bright = np.full(3, min(255.0, float(skin.mean()) * 1.35 + 30.0), np.float32)
     else:
         bright = np.asarray(sclera, np.float32)
-    lum = float(bright.mean())
-    # desaturated, slightly warm off-white at the portrait's own "white" level
-    teeth = np.clip(0.88 * np.full(3, max(lum, float(bright.max()))) * np.array([1.0, 0.96, 0.88]) + 0.12 * skin + 8.0, 0, 255)
-    teeth = np.clip(teeth * (235.0 / max(float(teeth.max()), 1.0)) if teeth.max() > 235 else teeth, 0, 255)
+    # brightness from the portrait's whites (sclera), never darker than slightly above the skin;
+    # hue fixed to a warm off-white so coloured casts of the sclera estimate do not tint the teeth
+    skin_lum = float(skin.mean())
+    lum = float(np.clip(max(float(bright.mean()), 1.3 * skin_lum), 60.0, 235.0))
+    teeth = np.clip(0.9 * lum * np.array([1.0, 0.94, 0.84]) + 0.1 * skin * (lum / max(skin_lum, 1.0)), 0, 255)
     gum = np.clip(0.7 * lip + 0.3 * np.array([200.0, 90.0, 100.0]), 0, 255)
     tongue = np.clip(0.75 * lip + 0.25 * np.array([190.0, 80.0, 90.0]), 0, 255) * 0.92
     cavity = np.clip(0.3 * lip * np.array([1.0, 0.6, 0.6]), 0, 255) + np.array([8.0, 2.0, 3.0])
@@ -64,8 +65,8 @@ def _teeth_row(x: np.ndarray, bounds: np.ndarray, width_px: float) -> tuple[np.n
     # projected distance to the nearest gap, in pixels (foreshortened by the arch)
     fore = np.sqrt(np.clip(1 - (x / _ARCH_RADIUS) ** 2, 0.05, 1))
     gap_px = np.minimum(t, 1 - t) * (hi - lo) * width_px * fore
-    gap_shade = 1.0 - 0.3 * np.exp(-((gap_px / 0.6) ** 2))
-    rounding = 0.018 * (2 * t - 1) ** 4 * (1.0 + 0.3 * k)
+    gap_shade = 1.0 - 0.2 * np.exp(-((gap_px / 0.5) ** 2))
+    rounding = 0.008 * (2 * t - 1) ** 6 * (1.0 + 0.3 * k)
     return gap_shade.astype(np.float32), rounding.astype(np.float32)
 
 
@@ -108,7 +109,13 @@ def render_mouth(
     Rt = head.R
     hx = (qx * Rt[0, 0] + qy * Rt[1, 0]) / k
     hy = (qx * Rt[0, 1] + qy * Rt[1, 1]) / k
-    lower_anchor = anchor + jaw_shift
+    # lower incisal edge: carried by the jaw, but kept 0.03-0.09 IPD above the lower lip's inner
+    # edge (the lower lip covers most of the lower teeth unless pulled down)
+    down = Rt[:, 1]
+    lip_v = float((inner_lower[len(inner_lower) // 2] - anchor) @ down) / k
+    jaw_v = float(jaw_shift @ down) / k
+    edge_v = float(np.clip(jaw_v - style.lower_show, lip_v - 0.09, lip_v - 0.03))
+    lower_anchor = anchor + jaw_shift + (edge_v + style.lower_show - jaw_v) * k * down
     lx = ((px - lower_anchor[0]) * Rt[0, 0] + (py - lower_anchor[1]) * Rt[1, 0]) / k
     ly = ((px - lower_anchor[0]) * Rt[0, 1] + (py - lower_anchor[1]) * Rt[1, 1]) / k
 
@@ -126,7 +133,7 @@ def render_mouth(
     l_edge = -style.lower_show - 0.12 * lx**2 + lround
     lower = np.clip((ly - l_edge) * k / 0.9 + 0.5, 0, 1) * np.clip((l_edge + style.lower_height - ly) * k + 0.5, 0, 1)
     lower *= np.abs(lx) < _ARCH_RADIUS * 0.98
-    l_shade = lgap * (0.3 + 0.7 * np.clip(1 - (lx / _ARCH_RADIUS) ** 2, 0, 1) ** 0.7)
+    l_shade = lgap * (0.35 + 0.6 * np.clip(1 - (lx / _ARCH_RADIUS) ** 2, 0, 1) ** 0.7)
     col = col * (1 - lower[..., None]) + (style.teeth * (0.92 * l_shade)[..., None]) * lower[..., None]
     # upper teeth: from the gum line down to the incisal edge (hang from the skull)
     ugap, uround = _teeth_row(hx, _UPPER_BOUNDS, k)
@@ -134,14 +141,45 @@ def render_mouth(
     gum_line = u_edge - style.upper_height
     upper = np.clip((u_edge - hy) * k / 0.9 + 0.5, 0, 1) * (np.abs(hx) < _ARCH_RADIUS * 0.98)
     gum = np.clip((gum_line - hy) * k / 0.9 + 0.5, 0, 1) * upper
-    u_shade = ugap * (0.35 + 0.65 * np.clip(1 - (hx / _ARCH_RADIUS) ** 2, 0, 1) ** 0.7)
+    u_shade = ugap * (0.45 + 0.6 * np.clip(1 - (hx / _ARCH_RADIUS) ** 2, 0, 1) ** 0.7)
     u_shade *= 1.0 - 0.08 * np.clip((hy - (u_edge - 0.03)) / 0.03, 0, 1)  # translucent incisal edge
     tooth_col = style.teeth * u_shade[..., None]
     tooth_col = tooth_col * (1 - gum[..., None]) + style.gum * gum[..., None]
     col = col * (1 - upper[..., None]) + tooth_col * upper[..., None]
     # contact shadow under the lips (ambient occlusion), wider when the mouth is more open
     occl = np.clip(np.minimum(below_up, above_low) / max(0.035 * k, 0.8), 0, 1)
-    col *= (0.7 + 0.3 * occl)[..., None]
+    col *= (0.78 + 0.22 * occl)[..., None]
     a = (alpha * np.float32(strength))[..., None]
     region = out[y0:y1, x0:x1]
     region[:] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
+
+
+def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, lip: np.ndarray,
+                     ipd: float, strength: float) -> None:
+    """Soft dark line where closed lips meet (the stomion line), in place on ``out``.
+
+    inner_upper/inner_lower: (11, 2) target inner-lip chains; lip: (3,) lip colour; ipd: target
+    interpupillary distance (pixels). Fades out as the lips part (gap > 1.5 px).
+    """
+    if strength <= 0:
+        return
+    H, W = out.shape[:2]
+    mid = (inner_upper + inner_lower) / 2.0
+    pts = np.concatenate([inner_upper, inner_lower])
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 3, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 4, [W, H])
+    if x1 <= x0 or y1 <= y0:
+        return
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    half = max(0.012 * ipd, 0.6)
+    top = mid - np.array([0.0, half])
+    bot = mid + np.array([0.0, half])
+    top[0], top[-1], bot[0], bot[-1] = mid[0], mid[-1], mid[0], mid[-1]
+    band, _, _, _ = between_chains_alpha(top, bot, px, py, feather=1.0)
+    gap = float(np.max(np.linalg.norm(inner_lower - inner_upper, axis=1)))
+    a = (band * (0.55 * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
+    if float(a.max()) <= 0:
+        return
+    col = np.asarray(lip, np.float32) * np.array([0.55, 0.36, 0.38], np.float32)
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)

@@ -87,6 +87,23 @@ def affine_maps(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> tuple[np.
     return bary, aff, ok
 
 
+def _signed_area(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+def _folded_first(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Order triangles so those folded over (orientation flipped from source to target) come first.
+
+    Where a fold makes triangles overlap in the target, later writes win in the scatter, so the
+    unfolded neighbours cover the fold instead of a mirrored sliver of texture (no tears).
+    """
+    flipped = np.sign(_signed_area(dst, tris)) != np.sign(_signed_area(src, tris))
+    if not flipped.any():
+        return tris
+    return np.concatenate([tris[flipped], tris[~flipped]])
+
+
 def backward_map(
     dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region, step: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +140,7 @@ def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regio
     gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
     if len(tris) == 0 or region.empty:
         return gx, gy
+    tris = _folded_first(dst, src, tris)
     bary, aff, ok = affine_maps(dst, src, tris)
     d = dst[tris[ok]]
     bary, aff = bary[ok].astype(np.float32), aff[ok].astype(np.float32)

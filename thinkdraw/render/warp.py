@@ -52,6 +52,7 @@ class RenderConfig:
     mouth_ramp_ipd: float = 0.04  # extra opening (interpupillary distances) to reach full opacity
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
+    outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth)
 
 
 def _landmarks_of(portrait: Any) -> np.ndarray:
@@ -139,6 +140,17 @@ class Renderer:
         follow.append(np.zeros(len(border)))
         support_pts = np.concatenate(support)
         self.follow = np.concatenate(follow)
+        # each support point also follows the non-rigid motion of the face outline in its
+        # direction (angular interpolation between the two nearest oval points), so the band
+        # between the oval and the first ring moves with the contour instead of folding (yaw)
+        sang = np.arctan2(support_pts[:, 1] - center[1], support_pts[:, 0] - center[0])
+        so = oang[order]
+        pos = np.searchsorted(so, sang) % len(so)
+        prev = (pos - 1) % len(so)
+        span = (so[pos] - so[prev]) % (2 * np.pi)
+        frac = np.where(span > 1e-9, ((sang - so[prev]) % (2 * np.pi)) / np.maximum(span, 1e-9), 0.0)
+        oval_ids = np.array(M.FACE_OVAL)[order]
+        self.sup_i0, self.sup_i1, self.sup_f = oval_ids[prev], oval_ids[pos], np.clip(frac, 0, 1)
         self.src = np.concatenate([face, support_pts]).astype(np.float64)
         # outside the face: Delaunay of oval + support, keep triangles outside the oval polygon
         ids = np.concatenate([np.array(M.FACE_OVAL), M.N_MESH + np.arange(len(support_pts))])
@@ -194,14 +206,35 @@ class Renderer:
         self.mouth_style = MO.make_style(skin, lip, sclera)
         self.upper_anchor = (lm[13] + lm[14]) / 2.0
         self.src_open = self._opening(lm)
+        self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         # eyes: clean plate and iris textures
         self.clean = img.copy()
         self.eyes: list[E.EyeModel] = []
         for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
             tri, bary = self._locate(lm[iris[0]])
             self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary))
-        self.lids = [E.build_lid(img, lm, up, lo, self.ipd) for up, lo in
-                     ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER))]
+        self.lids = [E.build_lid(img, lm, up, lo, brow, self.ipd) for up, lo, brow in
+                     ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_BROW_LOWER))]
+
+    def _build_mouth_clean(self) -> np.ndarray:
+        """The portrait with its open mouth's interior (teeth, dark corners) painted with lip."""
+        lm = self.landmarks
+        win = points_region(lm[list(M.LIPS_OUTER)], self.W, self.H, pad=int(0.1 * self.ipd) + 3)
+        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
+        inner, _, _, _ = between_chains_alpha(lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)], px, py, 1.5)
+        outer, _, _, _ = between_chains_alpha(lm[list(M.LIPS_OUTER_UPPER)], lm[list(M.LIPS_OUTER_LOWER)], px, py, 1.0)
+        patch = self.image[win.slices()]
+        f = patch.astype(np.float32)
+        lum = f.mean(2)
+        sat = f.max(2) - f.min(2)
+        lip_lum = float(self.lip.mean())
+        lip_sat = float(self.lip.max() - self.lip.min())
+        odd = (lum < 0.7 * lip_lum) | ((lum > 0.95 * lip_lum) & (sat < 0.6 * lip_sat))
+        mask = (inner > 0.01) | ((outer > 0.5) & odd)
+        mask = cv2.dilate(mask.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+        clean = self.image.copy()
+        clean[win.slices()] = cv2.inpaint(np.ascontiguousarray(patch), mask, max(3.0, 0.05 * self.ipd), cv2.INPAINT_TELEA)
+        return clean
 
     def _sclera_colour(self) -> np.ndarray | None:
         lm = self.landmarks
@@ -239,8 +272,16 @@ class Renderer:
         dst[: self.n_face] = t[: self.n_face]
         if not head.is_identity():
             sup = self.src[self.n_face :]
-            moved = head.apply(sup)
-            dst[self.n_face :] = sup + self.follow[:, None] * (moved - sup)
+            rigid = head.apply(sup) - sup
+            # non-rigid residual of the outline: its motion minus what the rigid fit explains
+            # (only while the head really moves: expressions alone never move the background)
+            src_o = self.landmarks[: self.n_face]
+            rigid_o = head.apply(src_o) - src_o
+            gate = float(np.clip((np.abs(rigid_o).max() - 0.5) / 1.5, 0.0, 1.0))
+            resid = (t[: self.n_face] - src_o) - rigid_o
+            f = self.sup_f[:, None]
+            r = gate * ((1 - f) * resid[self.sup_i0] + f * resid[self.sup_i1])
+            dst[self.n_face :] = sup + self.follow[:, None] * (rigid + r)
         return dst, head
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:
@@ -272,7 +313,21 @@ class Renderer:
         region = points_region(dst[np.unique(mt)], self.W, self.H)
         if region.empty:
             return region, None, None, dst, head
-        mx, my = backward_map(dst, self.src, mt, region, self.config.map_step)
+        step = self.config.map_step
+        if self.config.outer_step > step and moved_v[self.n_face :].any():
+            # head motion: the whole support mesh moves. Its map is smooth (large triangles), so
+            # it is evaluated on a coarser lattice; the face window is redone at the fine step.
+            mx, my = backward_map(dst, self.src, mt, region, self.config.outer_step)
+            pad = 2 * self.config.outer_step
+            face = points_region(dst[: self.n_face], self.W, self.H, pad=pad)
+            fx0, fy0 = max(face.x0, region.x0), max(face.y0, region.y0)
+            fx1, fy1 = min(face.x1, region.x1), min(face.y1, region.y1)
+            if fx1 > fx0 and fy1 > fy0:
+                fmx, fmy = backward_map(dst, self.src, mt, Region(fx0, fy0, fx1, fy1), step)
+                sl = (slice(fy0 - region.y0, fy1 - region.y0), slice(fx0 - region.x0, fx1 - region.x0))
+                mx[sl], my[sl] = fmx, fmy
+        else:
+            mx, my = backward_map(dst, self.src, mt, region, step)
         return region, mx, my, dst, head
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
@@ -280,6 +335,7 @@ class Renderer:
         """Draw mouth interior, moved irises and closing lids onto a warped frame (in place)."""
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         if self.config.mouth:
+            self._close_mouth(out, t, head, region, mx, my)
             self._draw_mouth(out, t, head)
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
@@ -311,21 +367,46 @@ class Renderer:
         MO.render_mouth(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], head, self.upper_anchor,
                         jaw, self.ipd, self.mouth_style, strength)
 
+    def _warp_plate(self, plate: np.ndarray, win: tuple[int, int, int, int], region: Region,
+                    mx: np.ndarray | None, my: np.ndarray | None) -> np.ndarray:
+        """``plate`` (an image aligned with the source) warped like this frame over a window."""
+        x0, y0, x1, y1 = win
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        if mx is not None:  # the frame's map where the window overlaps the moved region
+            ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
+            if ox1 > ox0 and oy1 > oy0:
+                gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+                gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+        return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def _close_mouth(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
+                     mx: np.ndarray | None, my: np.ndarray | None) -> None:
+        """Where the target closes the portrait's own open mouth, show the lips-only plate."""
+        if self.mouth_clean is None:
+            return
+        src_open = self.src_open * head.scale
+        # the portrait's own interior (its real teeth) squeezed reads well down to ~40 % of its
+        # opening; below that the lips-only plate takes over, fully by 10 %
+        ratio = self._opening(t) / max(src_open, 1e-6)
+        closing = float(np.clip((0.4 - ratio) / 0.3, 0.0, 1.0))
+        if closing <= 0:
+            return
+        lips = t[list(M.LIPS_OUTER)]
+        win = points_region(lips, self.W, self.H, pad=int(0.08 * self.ipd) + 2)
+        if win.empty:
+            return
+        clean = self._warp_plate(self.mouth_clean, (win.x0, win.y0, win.x1, win.y1), region, mx, my)
+        cur = out[win.slices()].astype(np.float32)
+        out[win.slices()] = np.clip(cur + closing * (clean.astype(np.float32) - cur) + 0.5, 0, 255).astype(np.uint8)
+        MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip, self.ipd * head.scale, closing)
+
     def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
                    mx: np.ndarray | None, my: np.ndarray | None) -> None:
         def warped_clean(win: tuple[int, int, int, int]) -> np.ndarray:
-            x0, y0, x1, y1 = win
-            gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-            if mx is not None:  # paste the frame's map where the window overlaps the moved region
-                ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
-                if ox1 > ox0 and oy1 > oy0:
-                    gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
-                    gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
-            return cv2.remap(self.clean, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return self._warp_plate(self.clean, win, region, mx, my)
 
         for eye in self.eyes:
             if eye.tri < 0:
                 continue
             carried = eye.bary @ dst[self.tris[eye.tri]]
-
             E.composite_eye(out, warped_clean, eye, t, carried)

@@ -9,8 +9,9 @@
 - Long audio: cut at the quietest 10 ms frame between ``min_chunk_s`` and ``max_chunk_s`` (a
   silence in speech), each chunk aligned alone and its times offset; at most one chunk plus one
   decode block of samples is in memory. With a transcript and several chunks, the chunks are
-  recognised first and the transcript is split between them by matching the recognised words
-  (difflib), then each chunk is forced-aligned with its slice.
+  recognised first and the transcript is split between them (word counts, then a local search
+  matching the recognised words at each boundary), then each chunk is forced-aligned with its
+  slice (recognised words where the slice does not align).
 - Non-English or unalignable audio: a mouth track from energy and spectral centroid
   (pseudo-phonemes) with a warning. Silence: no words, a warning.
 """
@@ -51,7 +52,6 @@ class AlignConfig:
     clip_level: float = 0.999  # |x| at or above this counts as clipped
     dither: float = 3e-4  # white noise added before decoding (digital silence breaks MFCC logs)
     beam: float = 1e-80  # pocketsphinx beams, wider than default for synthetic/odd voices
-    min_confidence: float = 0.0  # reserved: recognition posterior threshold
 
 
 def normalise_words(text: str) -> list[str]:
@@ -93,6 +93,7 @@ class Sphinx:
         self.aligner = Decoder(lm=None, loglevel="FATAL", beam=cfg.beam, wbeam=cfg.beam, pbeam=cfg.beam, bestpath=False)
         self._recogniser = None
         self._Decoder = Decoder
+        self.busy = threading.RLock()  # decoders are stateful: one utterance at a time
 
     @classmethod
     def get(cls, cfg: AlignConfig = AlignConfig()) -> "Sphinx":
@@ -108,31 +109,30 @@ class Sphinx:
         return self._recogniser
 
     def ensure_words(self, words: list[str]) -> list[str]:
-        """Add missing words to both dictionaries; returns the words that have a pronunciation."""
+        """Add missing words to the aligner's dictionary; returns the words that have a pronunciation."""
         kept: list[str] = []
-        added = False
+        missing: dict[str, str] = {}
         for w in words:
-            if self.aligner.lookup_word(w) is None:
+            if w not in missing and self.aligner.lookup_word(w) is None:
                 phones = pronounce(w)
                 if not phones:
                     log.debug("no pronunciation for %r: dropped", w)
                     continue
-                self.aligner.add_word(w, " ".join(phones), False)
-                if self._recogniser is not None:
-                    self._recogniser.add_word(w, " ".join(phones), False)
-                added = True
+                missing[w] = " ".join(phones)
             kept.append(w)
-        if added:
-            self.aligner.add_word("<sil>", "SIL", True) if self.aligner.lookup_word("<sil>") is None else None
-            self.aligner.load_dict  # no-op reference; update happens on next add with update=True
-            self._refresh()
+        items = list(missing.items())
+        with self.busy:
+            for i, (w, phones) in enumerate(items):
+                # update=False defers rebuilding the search; the last word triggers it once
+                self.aligner.add_word(w, phones, i == len(items) - 1)
         return kept
 
-    def _refresh(self) -> None:
-        # add_word(..., update=False) defers the search update; one cheap re-add forces it.
-        self.aligner.add_word("thinkdrawrefresh", "SIL", True)
-
     def recognise(self, pcm: bytes) -> list[str]:
+        """Words recognised in 16 kHz int16 ``pcm`` with the en-us LM (fillers removed)."""
+        with self.busy:
+            return self._recognise(pcm)
+
+    def _recognise(self, pcm: bytes) -> list[str]:
         dec = self.recogniser
         dec.start_utt()
         dec.process_raw(pcm, full_utt=True)
@@ -146,6 +146,10 @@ class Sphinx:
         """Word + phone alignment of 16 kHz int16 ``pcm`` to ``words``; None if it fails. Times in s from 0."""
         if not words:
             return None
+        with self.busy:
+            return self._force_align(pcm, words)
+
+    def _force_align(self, pcm: bytes, words: list[str]) -> tuple[list[Word], list[Phoneme]] | None:
         dec = self.aligner
         try:
             dec.set_align_text(" ".join(words))
@@ -228,12 +232,12 @@ def _cut_point(x: np.ndarray, cfg: AlignConfig) -> int:
     return int((lo + int(np.argmin(smooth))) * HOP)
 
 
-def iter_chunks(path: str | Path, cfg: AlignConfig) -> Iterator[tuple[int, np.ndarray]]:
+def iter_chunks(path: str | Path, cfg: AlignConfig, status: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (start sample, chunk (n,) float32 16 kHz) covering the file; chunk starts are multiples of HOP."""
     buf = np.zeros(0, np.float32)
     start = 0
     limit = int(cfg.max_chunk_s * TARGET_RATE)
-    for block in stream_decode(path, TARGET_RATE, block_s=10.0):
+    for block in stream_decode(path, TARGET_RATE, block_s=10.0, status=status):
         buf = np.concatenate([buf, block])
         while len(buf) > limit:
             cut = _cut_point(buf, cfg)
@@ -360,13 +364,16 @@ def align(
     unaligned = 0
     n_chunks = 0
     bar = _progress(progress, dur_hint)
-    for i, (start, x) in enumerate(iter_chunks(path, cfg)):
+    status: dict[str, bool] = {}
+    for i, (start, x) in enumerate(iter_chunks(path, cfg, status)):
         n_chunks += 1
         offset = start / TARGET_RATE
         n_samples = start + len(x)
         n_clipped += int(np.count_nonzero(np.abs(x) >= cfg.clip_level))
         p = pros.analyse(x)
-        f0s.append(p["f0"]), ens.append(p["energy_db"]), vos.append(p["voicing"])
+        f0s.append(p["f0"])
+        ens.append(p["energy_db"])
+        vos.append(p["voicing"])
         if english:
             w = None if words_all is None else (words_all if chunk_words is None else chunk_words[i] if i < len(chunk_words) else [])
             if w is not None and not w and float(np.max(p["energy_db"], initial=-100)) >= cfg.silence_db and chunk_words is not None:
@@ -383,6 +390,8 @@ def align(
         bar.close()
     duration = n_samples / TARGET_RATE
     arrays = {"f0": np.concatenate(f0s), "energy_db": np.concatenate(ens), "voicing": np.concatenate(vos)}
+    if status.get("truncated"):
+        warnings.append("the audio data breaks off (truncated or corrupt file): the readable part was used")
     if n_samples and n_clipped / n_samples > 0.001:
         warnings.append(f"audio is clipped ({100 * n_clipped / n_samples:.1f}% of samples at full scale)")
     if english and unaligned:

@@ -32,7 +32,7 @@ def _open(path: Path):  # -> av.container.InputContainer
         raise InputError(f"not a readable audio file: {path} ({exc.__class__.__name__})") from exc
     if not container.streams.audio:
         container.close()
-        raise InputError(f"no audio stream in {path}")
+        raise InputError(f"not a readable audio file: {path} (no audio stream)")
     return container
 
 
@@ -59,10 +59,13 @@ def source_rate(path: str | Path) -> int:
         container.close()
 
 
-def stream_decode(path: str | Path, rate: int = TARGET_RATE, block_s: float = 10.0) -> Iterator[np.ndarray]:
+def stream_decode(
+    path: str | Path, rate: int = TARGET_RATE, block_s: float = 10.0, status: dict | None = None
+) -> Iterator[np.ndarray]:
     """Yield blocks of about ``block_s`` seconds: (n,) float32 mono in [-1, 1] at ``rate`` Hz.
 
-    Any channel count / sample rate / codec PyAV reads. Corrupt data raises InputError.
+    Any channel count / sample rate / codec PyAV reads. Unreadable data raises InputError; data
+    that breaks off after some audio keeps what decoded and sets ``status['truncated'] = True``.
     """
     import av
 
@@ -91,7 +94,8 @@ def stream_decode(path: str | Path, rate: int = TARGET_RATE, block_s: float = 10
         except av.error.FFmpegError as exc:
             if not got_any:
                 raise InputError(f"not a readable audio file: {path} ({exc.__class__.__name__})") from exc
-            # truncated tail: keep what decoded
+            if status is not None:  # truncated/corrupt tail: keep what decoded
+                status["truncated"] = True
         if pending:
             yield np.concatenate(pending)
         if not got_any:
@@ -114,12 +118,15 @@ def to_int16(x: np.ndarray) -> np.ndarray:
 def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> Path:
     """Write mono float audio (n,) in [-1, 1] as 16-bit PCM wav, atomically."""
     path = Path(path)
-    with atomic_path(path, suffix=".wav") as tmp:
-        with wave.open(str(tmp), "wb") as wf:
-            wf.setnchannels(1)
-            wf.setsampwidth(2)
-            wf.setframerate(int(rate))
-            wf.writeframes(to_int16(audio).tobytes())
+    try:
+        with atomic_path(path, suffix=".wav") as tmp:
+            with wave.open(str(tmp), "wb") as wf:
+                wf.setnchannels(1)
+                wf.setsampwidth(2)
+                wf.setframerate(int(rate))
+                wf.writeframes(to_int16(audio).tobytes())
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 
 

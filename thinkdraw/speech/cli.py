@@ -14,7 +14,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sp.add_argument("-o", "--output", required=True, help="output .wav path (written atomically)")
     sp.add_argument("--emotion", default=None, help="feeling to speak with, e.g. 'very excited'")
     sp.add_argument("--voice", choices=("piper", "espeak", "auto"), default="auto")
-    sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--json", action="store_true", help="print the SpeechTrack JSON on stdout")
     sp.set_defaults(handler=_speak)
 
@@ -32,7 +31,7 @@ def _speak(args: argparse.Namespace) -> int:
 
     if not str(args.output).lower().endswith(".wav"):
         raise InputError(f"output must be a .wav file: {args.output}")
-    track = synthesize(args.text, args.output, emotion=args.emotion, voice=args.voice, seed=args.seed)
+    track = synthesize(args.text, args.output, emotion=args.emotion, voice=args.voice)
     _emit(track, args.json)
     return 0
 

@@ -22,7 +22,8 @@ class ProsodyConfig:
     window_s: float = 0.025  # YIN integration window W in seconds
     fmin: float = 60.0  # lowest F0 searched, Hz
     fmax: float = 500.0  # highest F0 searched, Hz
-    threshold: float = 0.15  # YIN absolute threshold on d'(tau) (paper: 0.1-0.15)
+    threshold: float = 0.15  # YIN absolute threshold on d'(tau) for choosing the period (paper: 0.1-0.15)
+    voicing_threshold: float = 0.45  # a frame is voiced if its aperiodicity d'(tau*) is below this
     silence_db: float = -50.0  # frames quieter than this (dBFS RMS) are unvoiced
     floor_db: float = -100.0  # energy floor, dBFS
 
@@ -58,7 +59,8 @@ def energy_db(x: np.ndarray, sr: int = SAMPLE_RATE, cfg: ProsodyConfig = Prosody
 def yin(x: np.ndarray, sr: int = SAMPLE_RATE, cfg: ProsodyConfig = ProsodyConfig()) -> tuple[np.ndarray, np.ndarray]:
     """YIN F0 per frame. x: (N,) float. Returns (f0 Hz (n,), aperiodicity d'(tau*) in [0, ~1] (n,)).
 
-    f0 is 0 where no period is found below the threshold.
+    Period: the first local minimum of d' below ``threshold``, else the global minimum (YIN step
+    4). Voicing is decided by the caller from the aperiodicity (``analyse``).
     """
     hop = int(round(cfg.hop_s * sr))
     win = int(round(cfg.window_s * sr))
@@ -101,7 +103,7 @@ def yin(x: np.ndarray, sr: int = SAMPLE_RATE, cfg: ProsodyConfig = ProsodyConfig
     shift = np.where(np.abs(denom) > 1e-9, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
     tau_f = tau + np.clip(shift, -1, 1)
     aper = dn[rows, tau].astype(np.float32)
-    f0 = np.where(has, sr / tau_f, 0.0).astype(np.float32)
+    f0 = (sr / tau_f).astype(np.float32)
     return f0, aper
 
 
@@ -127,6 +129,7 @@ def analyse(x: np.ndarray, sr: int = SAMPLE_RATE, cfg: ProsodyConfig = ProsodyCo
         return {"f0": z, "energy_db": z, "voicing": z}
     f0 = np.concatenate(f0s)
     en = np.concatenate(ens)
-    voiced = (f0 > 0) & (en > cfg.silence_db)
+    aper = np.concatenate(aps)
+    voiced = (aper < cfg.voicing_threshold) & (en > cfg.silence_db)
     f0 = np.where(voiced, f0, 0.0).astype(np.float32)
     return {"f0": f0, "energy_db": en, "voicing": voiced.astype(np.float32)}

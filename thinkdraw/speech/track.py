@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from thinkdraw.speech.phonemes import ARPABET, PHONEME_ID, phoneme_to_viseme_array
 
@@ -28,21 +28,25 @@ FEATURE_NAMES: tuple[str, ...] = ("phoneme_id", "viseme", "log_f0", "energy_db",
 
 
 class Word(BaseModel):
-    """A word with times in seconds."""
+    """A word with times in seconds (rounded to 0.1 ms)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
     w: str
     start: float
     end: float
 
+    _round = field_validator("start", "end")(lambda v: round(float(v), 4))
+
 
 class Phoneme(BaseModel):
-    """An ARPAbet phoneme (no stress digit) with times in seconds."""
+    """An ARPAbet phoneme (no stress digit) with times in seconds (rounded to 0.1 ms)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
     p: str
     start: float
     end: float
+
+    _round = field_validator("start", "end")(lambda v: round(float(v), 4))
 
 
 class Prosody(BaseModel):

@@ -189,8 +189,11 @@ def _piper_voice() -> Any:
         return _PIPER
 
 
-def _piper_audio(text: str, tg: ProsodyTargets, seed: int = 0) -> tuple[np.ndarray, int]:
-    """Piper synthesis with prosody targets -> (float32 audio, sample rate)."""
+def _piper_audio(text: str, tg: ProsodyTargets) -> tuple[np.ndarray, int]:
+    """Piper synthesis with prosody targets -> (float32 audio, sample rate).
+
+    Piper samples its noise inside the ONNX graph (not seedable), so two runs differ slightly.
+    """
     from piper import SynthesisConfig
 
     voice = _piper_voice()
@@ -203,7 +206,6 @@ def _piper_audio(text: str, tg: ProsodyTargets, seed: int = 0) -> tuple[np.ndarr
         normalize_audio=True,
         volume=float(np.clip(0.7 * 10 ** (tg.gain_db / 20), 0.05, 1.0)),
     )
-    np.random.seed(seed)  # onnx noise is internal; keep any numpy use reproducible
     chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=cfg)]
     sr = int(voice.config.sample_rate)
     if not chunks:
@@ -271,13 +273,13 @@ def synthesize(
     out_wav: str | Path,
     emotion: Any = None,
     voice: Voice = "auto",
-    seed: int = 0,
 ) -> SpeechTrack:
     """Say ``text`` into ``out_wav`` (16-bit PCM, written atomically) -> SpeechTrack.
 
     emotion: emotion text, an EmotionPlan (valence/arousal/intensity), an Affect, or None.
     voice: 'piper' (neural en-US; aligned with pocketsphinx), 'espeak' (phoneme events), or
     'auto' (piper for Latin-script text, espeak for CJK and other scripts; espeak if piper fails).
+    espeak output is deterministic; piper's is not (noise sampled inside its ONNX graph).
     """
     text = _check_text(text)
     if voice not in ("piper", "espeak", "auto"):
@@ -295,7 +297,7 @@ def synthesize(
     t0 = time.perf_counter()
     if use == "piper":
         try:
-            audio, sr = _piper_audio(text, tg, seed)
+            audio, sr = _piper_audio(text, tg)
         except BackendError as exc:
             if voice == "piper":
                 raise

@@ -85,7 +85,7 @@ class MiniLM:
         """WordPiece tokens of ``text`` (with [CLS]/[SEP])."""
         return list(self.tokenizer.encode(text).tokens)
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
         """Embed texts. Returns (N, 384) float32, unit length rows (cosine = dot product)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sort by length so batches pad little; results go back to input order.
@@ -118,7 +118,7 @@ class MiniLM:
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
-            def lin(t: np.ndarray, name: str) -> np.ndarray:
+            def lin(t: np.ndarray, name: str, p: str = p) -> np.ndarray:
                 return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
             q = lin(x, "attention.self.query").reshape(B, L, h, dh).transpose(0, 2, 1, 3)

@@ -14,7 +14,6 @@ Deterministic: the same text gives the same plan.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ class KnowledgeConfig:
 
     use_embeddings: bool = True  # MiniLM matching for free English text
     embed_temperature: float = 0.04  # softmax temperature over per-emotion cosine similarities
-    embed_min_similarity: float = 0.35  # below: no emotion recognised (neutral + warning)
+    embed_min_similarity: float = 0.30  # below: no emotion recognised (neutral + warning)
     max_fragmentation: float = 2.2  # WordPiece pieces per word above which text is not English
     embed_margin: float = 0.06  # emotions within this similarity of the best one are kept
     embed_blend: float = 0.25  # weight of the embedding mixture when the lexicon also found words
@@ -60,12 +59,12 @@ class _Lexicon:
     max_len: int
     window_int: int
     window_neg: int
-    strong_after: set
     masking: list[tuple[re.Pattern, str]]
     emoji: dict[str, dict[str, float]]
     chars: dict[str, dict[str, float]]
     raw: dict
     stems: dict[str, str] = field(default_factory=dict)  # crude stem -> single lexicon word (en)
+    phrase_stems: dict[tuple, tuple] = field(default_factory=dict)  # stemmed phrase -> phrase (en)
 
 
 def _compile_lexicon(lang: str) -> _Lexicon:
@@ -83,6 +82,9 @@ def _compile_lexicon(lang: str) -> _Lexicon:
     for emo, words in (raw.get("words") or {}).items():
         for w, strength in words.items():
             add(w, "emotion", ({emo: 1.0}, float(strength)))
+    for emo, words in (raw.get("events") or {}).items():
+        for w, strength in words.items():
+            add(w, "emotion", ({emo: 1.0}, float(strength), "event"))
     for w, spec in (raw.get("mixtures") or {}).items():
         add(w, "emotion", (dict(spec["emotions"]), float(spec["intensity"])))
     ints = raw.get("intensifiers") or {}
@@ -100,14 +102,19 @@ def _compile_lexicon(lang: str) -> _Lexicon:
     masking = [(re.compile(m["pattern"], re.IGNORECASE), m["profile"]) for m in raw.get("masking") or []]
     max_len = max(len(k) for k in entries)
     stems: dict[str, str] = {}
+    phrase_stems: dict[tuple, tuple] = {}
     if lang == "en":
         for k, ents in entries.items():
-            if len(k) == 1 and any(kind == "emotion" for kind, _ in ents):
+            if not any(kind == "emotion" for kind, _ in ents):
+                continue
+            if len(k) == 1:
                 stems.setdefault(crude_stem(k[0]), k[0])
-    return _Lexicon(stems=stems,
+            else:
+                phrase_stems.setdefault(tuple(crude_stem(t) for t in k), k)
+    return _Lexicon(stems=stems, phrase_stems=phrase_stems,
         lang=lang, entries=entries, max_len=max_len,
         window_int=int(ints.get("window", 3)), window_neg=int(neg.get("window", 3)),
-        strong_after=set(), masking=masking, emoji=dict(raw.get("emoji") or {}),
+        masking=masking, emoji=dict(raw.get("emoji") or {}),
         chars=dict(raw.get("chars") or {}), raw=raw,
     )
 
@@ -131,34 +138,72 @@ def _anchor_texts() -> tuple[list[str], list[str]]:
     return names, texts
 
 
-def _cache_path(cache_dir: str | None, texts: list[str]) -> Path:
-    base = Path(cache_dir or os.environ.get("THINKDRAW_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "thinkdraw")
-    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+"""Precomputed anchor embeddings shipped with the package (regenerate: ``python -m
+thinkdraw.think.knowledge --write-anchors`` after editing descriptions or situations)."""
+
+
+def anchors_digest(texts: list[str]) -> str:
+    """Identifies one set of anchor texts (and the model): stale files are never used."""
+    return hashlib.sha256(("all-MiniLM-L6-v2\n" + "\n".join(texts)).encode("utf-8")).hexdigest()[:16]
+
+
+def _cache_path(cache_dir: str | None, digest: str) -> Path:
+    base = Path(cache_dir or os.environ.get("THINKDRAW_CACHE")
+                or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "thinkdraw")
     return base / f"think-anchors-minilm-{digest}.npy"
 
 
+def _read_vectors(path: Path, n: int, dim: int) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        log.debug("anchor file %s unreadable (%s)", path, exc)
+        return None
+    return arr.astype(np.float32) if arr.shape == (n, dim) else None
+
+
 def _load_anchors(encoder: Any, cache_dir: str | None) -> _Anchors:
+    """Anchor embeddings: shipped file, else user cache, else computed (~2 s) and cached."""
     names, texts = _anchor_texts()
-    path = _cache_path(cache_dir, texts)
-    vecs = None
-    if path.is_file():
-        try:
-            arr = np.load(path, allow_pickle=False)
-            if arr.shape == (len(texts), encoder.dim):
-                vecs = arr.astype(np.float32)
-        except (OSError, ValueError) as exc:
-            log.debug("anchor cache unreadable (%s), recomputing", exc)
+    digest = anchors_digest(texts)
+    shipped = SHIPPED_DIR / f"anchors-minilm-{digest}.npy"
+    cached = _cache_path(cache_dir, digest)
+    vecs = _read_vectors(shipped, len(texts), encoder.dim)
     if vecs is None:
+        vecs = _read_vectors(cached, len(texts), encoder.dim)
+    if vecs is None:
+        log.info("embedding %d emotion descriptions (once; cached in %s)", len(texts), cached.parent)
         vecs = encoder.encode(texts)
         try:
             from thinkdraw.utils.atomic import atomic_path
 
-            with atomic_path(path) as tmp:
+            with atomic_path(cached) as tmp:
                 with open(tmp, "wb") as fh:
                     np.save(fh, vecs)
         except OSError as exc:  # read-only home: keep it in memory only
             log.debug("could not cache anchor embeddings: %s", exc)
     return _Anchors(names=names, texts=texts, vectors=vecs)
+
+
+def write_shipped_anchors() -> Path:
+    """Compute the anchor embeddings and store them in thinkdraw/think/data (stale ones removed)."""
+    from thinkdraw.think.embed import get_minilm
+    from thinkdraw.utils.atomic import atomic_path
+
+    names, texts = _anchor_texts()
+    target = SHIPPED_DIR / f"anchors-minilm-{anchors_digest(texts)}.npy"
+    vecs = get_minilm().encode(texts)
+    for old in SHIPPED_DIR.glob("anchors-minilm-*.npy"):
+        if old != target:
+            old.unlink()
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, vecs.astype(np.float32))
+    target.chmod(0o644)
+    return target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +223,7 @@ class Hit:
     modifiers: list[str] = field(default_factory=list)
     negated: bool = False
     strong_negation: bool = False
+    event: bool = False  # an eliciting event, not an emotion word: says what, not how strongly
 
     @property
     def intensity(self) -> float:
@@ -204,6 +250,7 @@ def _scan(lex: _Lexicon, text: str) -> list[tuple[str, Any, int, str]]:
         seq: Any = T.en_tokens(text)
     else:
         seq = T.normalise(text)
+    seq_stems = [crude_stem(t) for t in seq] if lex.lang == "en" else []
     i, n = 0, len(seq)
     while i < n:
         tok = seq[i]
@@ -223,6 +270,18 @@ def _scan(lex: _Lexicon, text: str) -> list[tuple[str, Any, int, str]]:
                 break
         if matched:
             continue
+        if lex.lang == "en" and lex.phrase_stems:  # inflected phrases: "rolled his eyes"
+            for L in range(min(lex.max_len, n - i), 1, -1):
+                key = lex.phrase_stems.get(tuple(seq_stems[i : i + L]))
+                if key is not None:
+                    for kind, payload in lex.entries[key]:
+                        if kind == "emotion":
+                            items.append((kind, payload, i, " ".join(seq[i : i + L])))
+                    i += L
+                    matched = True
+                    break
+            if matched:
+                continue
         if lex.lang == "en":
             stem = _stem_lookup(lex, tok)
             if stem is not None:
@@ -245,7 +304,7 @@ def crude_stem(word: str) -> str:
             break
     if w.endswith("y"):
         w = w[:-1] + "i"
-    if w.endswith("e") and len(w) > 3:
+    if w.endswith("e") and len(w) > 4:
         w = w[:-1]
     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiou":
         w = w[:-1]
@@ -256,7 +315,8 @@ def _stem_lookup(lex: _Lexicon, tok: str) -> str | None:
     """The lexicon word sharing ``tok``'s crude stem, if any."""
     if "-" in tok or "'" in tok or len(tok) < 4:
         return None
-    return lex.stems.get(crude_stem(tok))
+    stem = crude_stem(tok)
+    return lex.stems.get(stem) if len(stem) >= 4 else None
 
 
 def _attach_modifiers(lex: _Lexicon, items: list[tuple[str, Any, int, str]]) -> list[Hit]:
@@ -265,7 +325,7 @@ def _attach_modifiers(lex: _Lexicon, items: list[tuple[str, Any, int, str]]) -> 
     pending_int: list[tuple[float, int, str]] = []
     pending_neg: list[tuple[int, str]] = []
     blocked_neg_pos: set[int] = set()
-    for kind, payload, pos, phrase in items:
+    for kind, _payload, pos, _phrase in items:
         if kind == "not_negation":
             blocked_neg_pos.add(pos)
     for kind, payload, pos, phrase in items:
@@ -277,8 +337,9 @@ def _attach_modifiers(lex: _Lexicon, items: list[tuple[str, Any, int, str]]) -> 
         elif kind == "negation" and pos not in blocked_neg_pos:
             pending_neg.append((pos, phrase))
         elif kind == "emotion":
-            emos, strength = payload
-            h = Hit(phrase=phrase, emotions=dict(emos), strength=float(strength), pos=pos)
+            emos, strength = payload[0], payload[1]
+            h = Hit(phrase=phrase, emotions=dict(emos), strength=float(strength), pos=pos,
+                    event=len(payload) > 2)
             for f, p, ph in pending_int:
                 if pos - p <= lex.window_int + (len(ph.split()) if lex.lang == "en" else len(ph)):
                     h.factor *= f
@@ -290,7 +351,7 @@ def _attach_modifiers(lex: _Lexicon, items: list[tuple[str, Any, int, str]]) -> 
             pending_int.clear()
             pending_neg.clear()
             hits.append(h)
-        elif kind == "int_after" and hits and not pending_int_used_after(hits[-1], pos, lex):
+        elif kind == "int_after" and hits and not _too_far_after(hits[-1], pos, lex):
             hits[-1].factor *= payload
             hits[-1].modifiers.append(phrase)
         elif kind == "neg_strong" and hits and hits[-1].negated:
@@ -299,7 +360,7 @@ def _attach_modifiers(lex: _Lexicon, items: list[tuple[str, Any, int, str]]) -> 
     return hits
 
 
-def pending_int_used_after(hit: Hit, pos: int, lex: _Lexicon) -> bool:
+def _too_far_after(hit: Hit, pos: int, lex: _Lexicon) -> bool:
     """True when an after-degree word at ``pos`` is too far from the last hit to modify it."""
     span = len(hit.phrase.split()) if lex.lang == "en" else len(hit.phrase)
     return pos - (hit.pos + span) > lex.window_int
@@ -367,7 +428,10 @@ class KnowledgeBackend:
 
             self.encoder = get_minilm()
             self.anchors = _load_anchors(self.encoder, self.config.cache_dir)
-            self._anchor_idx = {n: [i for i, a in enumerate(self.anchors.names) if a == n] for n in self.emotions}
+            # compounds are reached through words or through two basics merging, not by
+            # sentence similarity: their descriptions are too alike to separate by embedding
+            self._anchor_idx = {n: [i for i, a in enumerate(self.anchors.names) if a == n]
+                                for n, e in self.emotions.items() if e["kind"] != "compound"}
         self._compound_of_pair = {
             frozenset(e["components"]): name
             for name, e in self.emotions.items()
@@ -441,7 +505,7 @@ class KnowledgeBackend:
                              + ", ".join(f"'{h.phrase}'" for h in hits) + ".")
         # global degree words not attached to an emotion word (for embedding-only texts)
         global_factor = 1.0
-        for kind, payload, _, phrase in items:
+        for kind, payload, _, _phrase in items:
             if kind in ("int_before", "int_after"):
                 global_factor *= payload
         excl = min(text.count("!") + text.count("！"), 3)
@@ -460,14 +524,16 @@ class KnowledgeBackend:
                 described.append(f"'{h.phrase}' -> {', '.join(emos)} (strength {h.strength:.2f}{mods})")
             for e, share in emos.items():
                 mixture[e] = mixture.get(e, 0.0) + share * h.strength
-            weighted_int.append((h.strength, inten))
+            if not h.event or all(x.event for x in hits):
+                weighted_int.append((h.strength, inten))
         if described:
             notes.append("Emotion words: " + "; ".join(described) + ".")
 
         felt_from_text = dict(mixture)
         n_words = len([t for t in T.en_tokens(norm) if t not in T.BOUNDARIES]) if lang == "en" else 0
+        # embeddings read free text; they do not understand negation, so a negated text keeps its words
         use_embed = (
-            cfg.use_embeddings and lang == "en" and not masking
+            cfg.use_embeddings and lang == "en" and not masking and not any(h.negated for h in hits)
             and (not hits or n_words >= cfg.embed_blend_min_words)
         )
         embed_mix: dict[str, float] = {}
@@ -553,7 +619,8 @@ class KnowledgeBackend:
         q = self.encoder.encode([text])[0]
         sims_all = self.anchors.vectors @ q
         names = list(self._anchor_idx)
-        sims = np.array([sims_all[self._anchor_idx[n]].max() for n in names])
+        # per emotion: mean of its best two anchors (one stray anchor cannot decide alone)
+        sims = np.array([np.sort(sims_all[self._anchor_idx[n]])[-2:].mean() for n in names])
         order = np.argsort(-sims, kind="stable")
         best = float(sims[order[0]])
         keep = [i for i in order[:4] if sims[i] >= best - self.config.embed_margin]
@@ -792,3 +859,13 @@ def _override_aus(plan: EmotionPlan, aus: dict[str, float], catalog: dict) -> Em
                                 region=info["region"], muscle=", ".join(info["muscles"]),
                                 description=info["description"]))
     return plan.model_copy(update={"aus": targets})
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    import sys
+
+    if sys.argv[1:] == ["--write-anchors"]:
+        print(write_shipped_anchors())
+    else:
+        print("usage: python -m thinkdraw.think.knowledge --write-anchors", file=sys.stderr)
+        sys.exit(2)

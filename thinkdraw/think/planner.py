@@ -83,7 +83,8 @@ class Planner:
     """Loads the knowledge (and MiniLM) once, then plans many texts.
 
     ``backend``: "knowledge" (offline, default) or "openai" (options: base_url, model, api_key,
-    timeout; falls back to knowledge with a warning). Thread-safe for concurrent ``plan`` calls.
+    timeout; falls back to knowledge with a warning). Safe to share between threads: knowledge
+    planning is serialised by a lock, HTTP calls to the endpoint are not.
     """
 
     def __init__(self, backend: str = "knowledge", **options: Any) -> None:
@@ -94,13 +95,13 @@ class Planner:
         kcfg = KnowledgeConfig(**{k: v for k, v in options.items() if k in KnowledgeConfig.__dataclass_fields__})
         self.knowledge = KnowledgeBackend(kcfg)
         self.backend_name = backend
+        self._lock = threading.Lock()
         self.llm = None
         if backend == "openai":
             from thinkdraw.think.openai_backend import OpenAIBackend, OpenAIConfig
 
             ocfg = OpenAIConfig.from_options(**{k: v for k, v in options.items() if k in OpenAIConfig.__dataclass_fields__})
-            self.llm = OpenAIBackend(ocfg, fallback=self.knowledge)
-        self._lock = threading.Lock()
+            self.llm = OpenAIBackend(ocfg, fallback=_LockedKnowledge(self.knowledge, self._lock))
 
     def plan(self, text: str | None, keyframes: Any = None) -> EmotionPlan:
         """Plan one emotion text (and/or an explicit keyframe list). Raises InputError on bad input."""
@@ -114,6 +115,18 @@ class Planner:
             return self.llm.plan(clean)
         with self._lock:
             return self.knowledge.plan(clean, keyframes=specs)
+
+
+class _LockedKnowledge:
+    """The knowledge backend behind the planner's lock (used as the openai fallback)."""
+
+    def __init__(self, backend: Any, lock: threading.Lock) -> None:
+        self._backend, self._lock = backend, lock
+        self.output_emotions = backend.output_emotions
+
+    def plan(self, text: str) -> EmotionPlan:
+        with self._lock:
+            return self._backend.plan(text)
 
 
 _DEFAULT: dict[tuple, Planner] = {}

@@ -1,0 +1,246 @@
+"""Renderer benchmark: closed loop, FER emotion confusion, dlib identity, speed. Prints markdown.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/render.py            # everything
+    .venv/bin/python bench/render.py --only speed --frames 100    # one section
+
+Portraits: skimage's astronaut and matplotlib's grace_hopper (public domain), plus stylised
+versions of both (OpenCV pencil sketch and stylization filters). Speed is measured on one CPU
+core (cv2 / torch / BLAS threads set to 1) for warp + compositing of a rig-driven sequence.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+EMOTIONS = ("happiness", "sadness", "surprise", "anger", "fear", "disgust", "neutral")
+FER_OF = {"happiness": "happy", "sadness": "sad", "surprise": "surprise", "anger": "angry", "fear": "fear",
+          "disgust": "disgust", "neutral": "neutral"}
+
+
+def portraits(stylised: bool) -> dict[str, np.ndarray]:
+    import cv2
+    import matplotlib.cbook as cbook
+    from skimage import data
+
+    from thinkdraw.face.image import load_image
+
+    out = {"astronaut": data.astronaut(), "grace_hopper": load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))}
+    if stylised:
+        for name, img in list(out.items()):
+            bgr = img[..., ::-1].copy()
+            _, sketch = cv2.pencilSketch(bgr, sigma_s=40, sigma_r=0.06, shade_factor=0.05)
+            out[f"{name} (pencil)"] = np.ascontiguousarray(sketch[..., ::-1])
+            out[f"{name} (painting)"] = np.ascontiguousarray(cv2.stylization(bgr, sigma_s=40, sigma_r=0.35)[..., ::-1])
+    return out
+
+
+def emotion_params(name: str) -> dict[str, float]:
+    if name == "neutral":
+        return {}
+    from thinkdraw.render.cli import emotion_params as ep
+
+    return ep(name)
+
+
+def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:
+    from thinkdraw.eval.closed_loop import closed_loop
+    from thinkdraw.face.analyze import analyze_portrait
+
+    print("## Closed loop (render AU at 1.0 -> MediaPipe -> rig inverse; pass = strongest and >= 0.5)\n")
+    res = {}
+    for name in ("astronaut", "grace_hopper"):
+        img = imgs[name]
+        res[name] = closed_loop(img, analyze_portrait(img))
+    names = list(res)
+    print("| AU | " + " | ".join(f"{n} measured (strongest)" for n in names) + " |")
+    print("|---|" + "---|" * len(names))
+    for i, r0 in enumerate(res[names[0]]):
+        cells = []
+        for n in names:
+            r = res[n][i]
+            mark = "pass" if r.passed else "FAIL"
+            cells.append(f"{r.measured:.2f} ({r.strongest} {r.strongest_value:.2f}) {mark}")
+        print(f"| {r0.au} | " + " | ".join(cells) + " |")
+    print("| **passed** | " + " | ".join(f"**{sum(r.passed for r in res[n])}/{len(res[n])}**" for n in names) + " |\n")
+
+
+def section_fer(imgs: dict[str, np.ndarray]) -> None:
+    from thinkdraw.eval.fer_judge import FER_CLASSES, FerJudge
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    judge = FerJudge()
+    print("## Emotion judged by fer's FER2013 classifier (rows: intended, columns: predicted)\n")
+    groups = {"photos": [n for n in imgs if "(" not in n], "stylised": [n for n in imgs if "(" in n]}
+    per_image: list[str] = []
+    params = {e: emotion_params(e) for e in EMOTIONS}
+    for gname, names in groups.items():
+        if not names:
+            continue
+        conf = np.zeros((len(EMOTIONS), len(FER_CLASSES)), int)
+        for name in names:
+            img = imgs[name]
+            p = analyze_portrait(img)
+            rig, r = Rig(p), Renderer(img, p)
+            row = []
+            for i, e in enumerate(EMOTIONS):
+                frame = r.render(rig.forward(params[e])[0])
+                res = judge.judge(frame) or judge.judge(frame, box=p.box)
+                top = res.top if res else "neutral"
+                conf[i, FER_CLASSES.index(top)] += 1
+                row.append(f"{top}{'' if top == FER_OF[e] else ' ✗'}")
+            per_image.append(f"| {name} | " + " | ".join(row) + " |")
+        print(f"### {gname}: {', '.join(names)}\n")
+        print("| intended \\ FER | " + " | ".join(FER_CLASSES) + " |")
+        print("|---|" + "---|" * len(FER_CLASSES))
+        for i, e in enumerate(EMOTIONS):
+            print(f"| {e} | " + " | ".join(str(v) for v in conf[i]) + " |")
+        core = [EMOTIONS.index(e) for e in ("happiness", "sadness", "surprise", "anger")]
+        hit = sum(conf[i, FER_CLASSES.index(FER_OF[EMOTIONS[i]])] for i in core)
+        print(f"\nhappiness/sadness/surprise/anger correct: {hit}/{len(core) * len(names)}\n")
+    print("Per image (top FER class; ✗ = not the intended one):\n")
+    print("| image | " + " | ".join(EMOTIONS) + " |")
+    print("|---|" + "---|" * len(EMOTIONS))
+    print("\n".join(per_image) + "\n")
+
+
+def section_identity(imgs: dict[str, np.ndarray]) -> None:
+    from thinkdraw.eval.identity import IdentityJudge
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    judge = IdentityJudge()
+    print("## Identity: dlib face-recognition distance, source vs full-intensity renders (target <= 0.4)\n")
+    tests = {e: emotion_params(e) for e in EMOTIONS}
+    tests.update({"AU26 jaw drop": {"AU26": 1.0}, "AU27 mouth stretch": {"AU27": 1.0}, "AU43 eyes closed": {"AU43": 1.0},
+                  "AU12 smile": {"AU12L": 1.0, "AU12R": 1.0}, "AU4 brow lowerer": {"AU4": 1.0}})
+    print("| image | " + " | ".join(tests) + " | max |")
+    print("|---|" + "---|" * (len(tests) + 1))
+    for name, img in imgs.items():
+        p = analyze_portrait(img)
+        rig, r = Rig(p), Renderer(img, p)
+        src = judge.embed(img)
+        if src is None:  # dlib's HOG detector misses some stylised faces: use MediaPipe's box
+            src = judge.embed(img, box=p.box)
+        d = []
+        for prm in tests.values():
+            frame = r.render(rig.forward(prm)[0])
+            e = judge.embed(frame)
+            e = judge.embed(frame, box=p.box) if e is None else e
+            d.append(float(np.linalg.norm(e - src)) if e is not None and src is not None else float("nan"))
+        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in d) + f" | {np.nanmax(d):.3f} |")
+    print()
+
+
+def _sequence(rig, n: int, head: bool) -> np.ndarray:
+    """A rig-driven 100-frame style sequence: talking mouth, smile, blinks, gaze (+ head)."""
+    from thinkdraw.motion import channel_index, rig_channels
+
+    idx = channel_index()
+    t = np.arange(n) / 25.0
+    P = np.zeros((n, len(rig_channels())))
+    P[:, idx["AU25"]] = 0.5 + 0.5 * np.sin(2 * np.pi * 3.1 * t) ** 2
+    P[:, idx["AU26"]] = 0.6 * np.abs(np.sin(2 * np.pi * 2.3 * t))
+    P[:, idx["AU12L"]] = P[:, idx["AU12R"]] = 0.6 * (0.5 + 0.5 * np.sin(2 * np.pi * 0.4 * t))
+    P[:, idx["AU6"]] = 0.4
+    blink = np.exp(-(((t % 2.0) - 1.0) / 0.06) ** 2)
+    P[:, idx["AU45L"]] = P[:, idx["AU45R"]] = blink
+    P[:, idx["gaze_h"]] = 0.5 * np.sin(2 * np.pi * 0.3 * t)
+    if head:
+        P[:, idx["yaw"]] = 8 * np.sin(2 * np.pi * 0.25 * t)
+        P[:, idx["pitch"]] = 4 * np.sin(2 * np.pi * 0.35 * t)
+        P[:, idx["roll"]] = 3 * np.sin(2 * np.pi * 0.2 * t)
+    return rig.forward(P)
+
+
+def section_speed(imgs: dict[str, np.ndarray], frames: int, device: str | None) -> None:
+    import cv2
+    import torch
+
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.torch_warp import TorchRenderer
+    from thinkdraw.render.warp import Renderer
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+    img = imgs["astronaut"]
+    assert img.shape[:2] == (512, 512)
+    t0 = time.perf_counter()
+    p = analyze_portrait(img)
+    t1 = time.perf_counter()
+    rig = Rig(p)
+    r = Renderer(img, p)
+    t2 = time.perf_counter()
+    print("## Speed (512x512 astronaut, one CPU core: OMP/cv2/torch threads = 1)\n")
+    print(f"face analysis once: {1000 * (t1 - t0):.0f} ms; rig + renderer precompute: {1000 * (t2 - t1):.0f} ms\n")
+    print("| path | sequence | frames | frames/s |")
+    print("|---|---|---|---|")
+    for head in (False, True):
+        seq = _sequence(rig, frames, head)
+        r.render(seq[0])
+        t = time.perf_counter()
+        r.render_batch(seq)
+        fps = frames / (time.perf_counter() - t)
+        print(f"| numpy warp + composite | expression{' + head motion' if head else ''} | {frames} | {fps:.1f} |")
+    seq = _sequence(rig, frames, True)
+    tr = TorchRenderer(r, "cpu")
+    tr.render_batch(seq[:4])
+    for threads in sorted({1, os.cpu_count() or 1}):
+        torch.set_num_threads(threads)
+        t = time.perf_counter()
+        for i in range(0, frames, 25):
+            tr.render_batch(seq[i : i + 25])
+        print(f"| torch batch 25, CPU {threads} thread(s) | expression + head | {frames} | {frames / (time.perf_counter() - t):.1f} |")
+    dev = device or ("cuda" if torch.cuda.is_available() else None)
+    if dev and dev != "cpu":
+        tg = TorchRenderer(r, dev)
+        for batch in (25, 100):
+            tg.render_batch(seq[:batch], overlays=False)
+            torch.cuda.synchronize()
+            t = time.perf_counter()
+            for _ in range(3):
+                tg.render_batch(seq[:batch], overlays=False)
+            torch.cuda.synchronize()
+            fps_w = 3 * batch / (time.perf_counter() - t)
+            t = time.perf_counter()
+            tg.render_batch(seq[:batch])
+            fps_o = batch / (time.perf_counter() - t)
+            print(f"| torch batch {batch}, {torch.cuda.get_device_name()} | warp only / + CPU overlays | {batch} | {fps_w:.1f} / {fps_o:.1f} |")
+    print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("closed_loop", "fer", "identity", "speed"), action="append")
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--no-stylised", action="store_true", help="skip the pencil/painting versions")
+    ap.add_argument("--device", default=None, help="torch device for the batch path (default: cuda if present)")
+    args = ap.parse_args()
+    from thinkdraw.utils.logs import setup_logging
+
+    setup_logging(-1)
+    only = set(args.only or ("closed_loop", "fer", "identity", "speed"))
+    imgs = portraits(stylised=not args.no_stylised and bool(only & {"fer", "identity"}))
+    if "closed_loop" in only:
+        section_closed_loop(imgs)
+    if "fer" in only:
+        section_fer(imgs)
+    if "identity" in only:
+        section_identity(imgs)
+    if "speed" in only:
+        section_speed(imgs, args.frames, args.device)
+
+
+if __name__ == "__main__":
+    main()

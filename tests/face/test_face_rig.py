@@ -1,0 +1,273 @@
+"""The FACS rig: forward shapes, AU regions and amplitudes, eyelids, inverse, neutralisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thinkdraw.errors import InputError
+from thinkdraw.face import geometry, mesh
+from thinkdraw.face.rig import Rig, authored_rig, estimate_own_aus, rig_spec
+from thinkdraw.motion import au_channels, rig_channels
+
+CH = rig_channels()
+N_AU = len(au_channels())
+IDX = {c: i for i, c in enumerate(CH)}
+
+# Where each AU acts (vertex groups); used to check "moves its own region most".
+BROWS = set(mesh.LEFT_BROW + mesh.RIGHT_BROW)
+EYES = set(mesh.LEFT_EYE + mesh.RIGHT_EYE)
+MOUTH = set(mesh.LIPS_OUTER + mesh.LIPS_INNER)
+REGION_OF = {
+    "AU1": "brows", "AU2L": "brows", "AU2R": "brows", "AU4": "brows", "AU5": "eyes", "AU6": "cheeks",
+    "AU7": "eyes", "AU9": "nose", "AU10": "mouth", "AU11": "mouth", "AU12L": "mouth", "AU12R": "mouth",
+    "AU13": "mouth", "AU14L": "mouth", "AU14R": "mouth", "AU15": "mouth", "AU16": "mouth",
+    "AU17": "jaw", "AU18": "mouth", "AU20": "mouth", "AU22": "mouth", "AU23": "mouth", "AU24": "mouth",
+    "AU25": "mouth", "AU26": "jaw", "AU27": "jaw", "AU28": "mouth", "AU41": "eyes", "AU42": "eyes",
+    "AU43": "eyes", "AU44": "eyes", "AU45L": "eyes", "AU45R": "eyes",
+}
+
+
+def _region_vertices(canon: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean masks over the 468 mesh vertices by canonical position (IOD units, y up)."""
+    x, y = canon[:468, 0], canon[:468, 1]
+    ax = np.abs(x)
+    return {
+        "brows": (y > 0.12),
+        "eyes": (y > -0.2) & (y <= 0.25) & (ax > 0.15) & (ax < 0.95),
+        "cheeks": (y > -0.8) & (y < 0.0) & (ax > 0.2),
+        "nose": (y > -0.8) & (y < 0.15) & (ax < 0.45),
+        "mouth": (y < -0.75) & (y > -1.35) & (ax < 0.75),
+        "jaw": (y < -0.85),
+    }
+
+
+@pytest.fixture(scope="module")
+def canon_rig() -> Rig:
+    return Rig.canonical(iod_px=100.0)
+
+
+@pytest.fixture(scope="module")
+def astro_rig(astro_portrait) -> Rig:
+    return Rig(astro_portrait)
+
+
+def _iod_units(rig: Rig, params) -> np.ndarray:
+    """Displacement (478, 3) of params from the rig's neutral, in IOD units (frontal rig)."""
+    return (rig.forward(params)[0] - rig.forward({})[0]) / rig.s0
+
+
+def test_channels_match_motion_space(canon_rig):
+    assert Rig.channels == CH and len(CH) == 41
+    assert authored_rig().static.shape == (N_AU + 2, 478, 3)
+
+
+def test_forward_shapes_and_identity(astro_rig, astro_portrait):
+    d = len(CH)
+    assert astro_rig.forward({}).shape == (1, 478, 3)
+    assert astro_rig.forward(np.zeros(d)).shape == (1, 478, 3)
+    out = astro_rig.forward(np.zeros((7, d)))
+    assert out.shape == (7, 478, 3) and np.isfinite(out).all()
+    # relative=False with zero params reproduces the photo's own landmarks (identity kept)
+    raw = astro_rig.forward({}, relative=False)[0]
+    assert np.abs(raw - astro_portrait.landmarks).max() < 1e-3
+    # the neutralised face stays inside the face box
+    x0, y0, x1, y1 = astro_portrait.box
+    n = astro_rig.neutral_landmarks
+    assert n[:, 0].min() > x0 - 10 and n[:, 0].max() < x1 + 10 and n[:, 1].max() < y1 + 10
+
+
+def test_forward_rejects_bad_params(canon_rig):
+    with pytest.raises(InputError, match="unknown rig channel"):
+        canon_rig.forward({"AU99": 1.0})
+    with pytest.raises(InputError, match=r"\(D,\) or \(T, D\)"):
+        canon_rig.forward(np.zeros(5))
+    with pytest.raises(InputError, match="landmarks must be"):
+        canon_rig.inverse(np.zeros((3, 468, 2)))
+
+
+@pytest.mark.parametrize("au", list(REGION_OF))
+def test_each_au_moves_its_region(canon_rig, au):
+    from thinkdraw.face.canonical import canonical_neutral
+
+    regions = _region_vertices(canonical_neutral())
+    disp = np.linalg.norm(_iod_units(canon_rig, {au: 1.0})[:468, :2], axis=1)
+    assert disp.max() > 0.05, f"{au} barely moves ({disp.max():.3f} IOD)"
+    own = regions[REGION_OF[au]]
+    assert own[np.argmax(disp)], f"{au} moves vertex {np.argmax(disp)} most, outside its region"
+    # far regions stay: mouth/jaw AUs leave the brows, brow/eye AUs leave the mouth
+    if REGION_OF[au] in ("mouth", "jaw"):
+        assert disp[list(BROWS)].max() < 0.005
+    if REGION_OF[au] in ("brows", "eyes"):
+        assert disp[list(MOUTH)].max() < 0.005
+
+
+def test_amplitudes_at_level_e(canon_rig):
+    n = canon_rig.forward({})[0] / canon_rig.s0
+    x = canon_rig.forward({"AU26": 1.0})[0] / canon_rig.s0
+    opening = (x[14, 1] - x[13, 1]) - (n[14, 1] - n[13, 1])
+    assert 0.35 <= opening <= 0.45
+    x = canon_rig.forward({"AU12L": 1.0, "AU12R": 1.0})[0] / canon_rig.s0
+    lift = -(x[[61, 291], 1] - n[[61, 291], 1])  # pixels: y down
+    assert (lift > 0.1).all()
+    widen = (x[291, 0] - x[61, 0]) - (n[291, 0] - n[61, 0])
+    assert widen > 0.15
+    # AU25 alone parts the lips a little, AU25 + AU26 more than AU26 alone
+    gap = lambda p: float(np.diff(canon_rig.forward(p)[0][[13, 14], 1])[0] / canon_rig.s0)  # noqa: E731
+    assert 0.05 < gap({"AU25": 1.0}) < gap({"AU26": 1.0}) < gap({"AU25": 1.0, "AU26": 1.0})
+    # AU26 carries the chin
+    assert canon_rig.forward({"AU26": 1.0})[0][152, 1] - canon_rig.forward({})[0][152, 1] > 0.2 * canon_rig.s0
+
+
+def test_unilateral_channels_are_the_persons_side(canon_rig):
+    d = _iod_units(canon_rig, {"AU12L": 1.0})
+    assert np.linalg.norm(d[291]) > 5 * np.linalg.norm(d[61])  # 291 = person's left corner
+    d = _iod_units(canon_rig, {"AU45R": 1.0})
+    assert np.abs(d[list(mesh.RIGHT_EYE_UPPER), 1]).max() > 0.05
+    assert np.abs(d[list(mesh.LEFT_EYE_UPPER), 1]).max() < 1e-6
+
+
+@pytest.mark.parametrize("params", [
+    {"AU43": 1.0},
+    {"AU45L": 1.0, "AU45R": 1.0},
+    {"AU43": 1.0, "AU5": 1.0},
+    {"AU45L": 1.0, "AU45R": 1.0, "AU7": 1.0, "AU6": 1.0},
+    {"AU43": 1.0, "gaze_v": 1.0},
+])
+def test_closed_eyes_meet(astro_rig, params):
+    x = astro_rig.forward(params)[0]
+    for up, lo in ((mesh.LEFT_EYE_UPPER, mesh.LEFT_EYE_LOWER), (mesh.RIGHT_EYE_UPPER, mesh.RIGHT_EYE_LOWER)):
+        gap = np.abs(x[list(up[1:-1]), :2] - x[list(lo[1:-1]), :2]).max()
+        assert gap < 0.01 * astro_rig.s0, f"lids {gap:.2f} px apart"
+
+
+def test_lids_never_cross(astro_rig):
+    # canonical frame, y up: upper lid at or above the lower lid, upper inner lip above the lower
+    x = astro_rig.forward_canonical({"AU41": 1.0, "AU42": 1.0, "AU44": 1.0, "AU7": 1.0, "AU6": 1.0, "AU9": 1.0})[0]
+    for up, lo in ((mesh.LEFT_EYE_UPPER, mesh.LEFT_EYE_LOWER), (mesh.RIGHT_EYE_UPPER, mesh.RIGHT_EYE_LOWER)):
+        assert (x[list(up[1:-1]), 1] >= x[list(lo[1:-1]), 1] - 1e-9).all()
+    x = astro_rig.forward_canonical({"AU17": 1.0, "AU24": 1.0, "AU28": 1.0, "AU23": 1.0})[0]
+    assert (x[list(mesh.LIPS_INNER_UPPER[1:-1]), 1] >= x[list(mesh.LIPS_INNER_LOWER[1:-1]), 1] - 1e-9).all()
+
+
+def test_gaze_moves_irises_toward_the_persons_right(canon_rig):
+    d = canon_rig.forward({"gaze_h": 1.0})[0] - canon_rig.forward({})[0]
+    assert (d[list(mesh.IRISES), 0] < -3).all()  # person's right = image left
+    assert np.abs(d[:468]).max() < 1e-6
+    d = canon_rig.forward({"gaze_v": 1.0})[0] - canon_rig.forward({})[0]
+    assert (d[list(mesh.IRISES), 1] < -3).all()  # up = smaller pixel y
+
+
+def test_pose_channels(canon_rig):
+    base = canon_rig.forward({})[0]
+    turned = canon_rig.forward({"yaw": 15.0})[0]
+    # yaw > 0 turns to the person's right: the nose tip moves toward the image left
+    assert turned[mesh.NOSE_TIP, 0] - base[mesh.NOSE_TIP, 0] < -5
+    up = canon_rig.forward({"pitch": 15.0})[0]
+    assert up[mesh.CHIN, 1] - base[mesh.CHIN, 1] < -3  # chin up
+    rolled = canon_rig.forward({"roll": 15.0})[0]
+    # roll toward the right shoulder: the person's right eye (image left) goes down
+    assert rolled[33, 1] > base[33, 1] and rolled[263, 1] < base[263, 1]
+    moved = canon_rig.forward({"tx": 0.5, "ty": -0.25, "scale": np.log(1.5)})[0]
+    w = canon_rig.face_width
+    c0, c1 = base[:468, :2].mean(0), moved[:468, :2].mean(0)
+    assert c1[0] - c0[0] == pytest.approx(0.5 * w, rel=0.35)
+    assert c1[1] < c0[1]
+    assert np.ptp(moved[:468, 0]) / np.ptp(base[:468, 0]) == pytest.approx(1.5, rel=0.02)
+
+
+def test_euler_round_trip():
+    rng = np.random.default_rng(3)
+    ang = rng.uniform(-40, 40, (50, 3))
+    r = geometry.euler_to_matrix(ang[:, 0], ang[:, 1], ang[:, 2])
+    back = np.stack(geometry.matrix_to_euler(r), axis=1)
+    assert np.allclose(back, ang, atol=1e-8)
+    assert np.allclose(r @ r.transpose(0, 2, 1), np.eye(3), atol=1e-12)
+
+
+def _random_motion(rng: np.random.Generator, t_n: int, max_deg: float = 20.0) -> np.ndarray:
+    """Sparse random AU combinations (1-4 AUs, 0.2..1), random pose and gaze."""
+    p = np.zeros((t_n, len(CH)))
+    # near-duplicates, and the antagonist pairs the inverse assumes never act together
+    exclusive = [{"AU43", "AU45L", "AU45R"}, {"AU26", "AU27"}] + [set(p) for p in rig_spec()["exclusive"]]
+    for t in range(t_n):
+        chosen: list[str] = []
+        for c in rng.permutation(au_channels())[: rng.integers(1, 5)]:
+            if not any(c in g and g & set(chosen) for g in exclusive):
+                chosen.append(c)
+        for c in chosen:
+            p[t, IDX[c]] = rng.uniform(0.2, 1.0)
+    p[:, N_AU:N_AU + 3] = rng.uniform(-max_deg, max_deg, (t_n, 3))
+    p[:, N_AU + 3:N_AU + 5] = rng.uniform(-0.2, 0.2, (t_n, 2))
+    p[:, N_AU + 5] = rng.uniform(-0.2, 0.2, t_n)
+    p[:, N_AU + 6:] = rng.uniform(-0.6, 0.6, (t_n, 2))
+    return p
+
+
+@pytest.mark.parametrize("dims", [3, 2])
+def test_forward_inverse_round_trip(astro_rig, dims):
+    rng = np.random.default_rng(11 + dims)
+    p = _random_motion(rng, 60)
+    lm = astro_rig.forward(p)
+    est = astro_rig.inverse(lm[..., :dims])
+    assert est.shape == (60, len(CH)) and est.dtype == np.float32
+    err = np.abs(est - p)
+    assert err[:, :N_AU].mean() <= 0.05
+    assert (est[:, :N_AU] >= 0).all() and (est[:, :N_AU] <= 1).all()
+    assert err[:, N_AU:N_AU + 3].mean() < 1.0  # degrees
+    assert err[:, N_AU + 6:].mean() < 0.05  # gaze
+
+
+def test_inverse_with_neutral_reference(canon_rig):
+    neutral = canon_rig.forward({"yaw": 10.0})[0]
+    target = canon_rig.forward({"yaw": 10.0, "AU4": 0.7, "AU15": 0.6})
+    est = canon_rig.inverse(target, neutral=neutral)[0]
+    assert est[IDX["AU4"]] == pytest.approx(0.7, abs=0.05)
+    assert est[IDX["AU15"]] == pytest.approx(0.6, abs=0.05)
+    assert abs(est[IDX["yaw"]]) < 1.0  # relative to the reference's own pose
+
+
+def test_smile_neutralisation_synthetic(canon_rig):
+    smiling = canon_rig.forward({"AU12L": 0.8, "AU12R": 0.8, "AU25": 0.3, "AU6": 0.5})[0]
+    rig = Rig.from_landmarks(smiling)
+    assert rig.own_aus["AU12L"] == pytest.approx(0.8, abs=0.12)
+    assert rig.own_aus["AU12R"] == pytest.approx(0.8, abs=0.12)
+    assert rig.own_aus["AU15"] == 0.0
+    sad = rig.forward({"AU15": 0.8})[0]
+    stom = 0.5 * (sad[13, 1] + sad[14, 1])
+    assert (sad[[61, 291], 1] > stom).all()  # corners below the lip midline: no smile left
+    kept = rig.forward({"AU15": 0.8}, relative=False)[0]
+    # without neutralisation the photo's smile survives under the AU15 (corners much higher)
+    assert (sad[[61, 291], 1] - kept[[61, 291], 1] > 0.05 * canon_rig.s0).all()
+    # the neutralised face is close to the true neutral (mouth corners within 0.03 IOD)
+    true_n = canon_rig.forward({})[0]
+    assert np.abs(rig.neutral_landmarks[[61, 291], :2] - true_n[[61, 291], :2]).max() < 0.03 * canon_rig.s0
+
+
+def test_neutral_face_has_no_own_aus(canon_rig):
+    assert all(v == 0.0 for v in canon_rig.own_aus.values())
+    assert all(v == 0.0 for v in Rig.from_landmarks(canon_rig.forward({})[0]).own_aus.values())
+
+
+def test_real_portraits_own_aus(astro_rig, grace_portrait):
+    # the astronaut smiles with parted lips; Grace Hopper's mouth is at rest
+    assert astro_rig.own_aus["AU12L"] > 0.5 and astro_rig.own_aus["AU12R"] > 0.5
+    assert astro_rig.own_aus["AU25"] > 0.5
+    g = Rig(grace_portrait).own_aus
+    assert max(g.values()) < 0.3
+    assert set(estimate_own_aus(astro_rig.model_raw.neutral, astro_rig.model_raw)) == set(astro_rig.own_aus)
+
+
+def test_inverse_noise_never_activates_antagonists(astro_rig):
+    rng = np.random.default_rng(5)
+    clean = astro_rig.forward(np.repeat(astro_rig.params_matrix({"AU4": 0.8, "AU7": 0.5}), 20, axis=0))
+    noisy = clean + rng.normal(0.0, 0.012 * astro_rig.s0, clean.shape)  # ~MediaPipe jitter
+    est = astro_rig.inverse(noisy)
+    for a, b in rig_spec()["exclusive"]:
+        assert (np.minimum(est[:, IDX[a]], est[:, IDX[b]]) <= 0.06).all(), (a, b)
+    assert np.median(est[:, IDX["AU4"]]) == pytest.approx(0.8, abs=0.1)
+    # the same with a sparsity prior: fewer spurious AUs, the intended ones kept
+    sparse = astro_rig.inverse(noisy, sparsity=0.05)
+    spurious = lambda e: np.delete(e[:, :N_AU], [IDX["AU4"], IDX["AU7"]], axis=1).sum(1).mean()  # noqa: E731
+    assert spurious(sparse) < spurious(est)
+    assert np.median(sparse[:, IDX["AU4"]]) > 0.6
