@@ -271,3 +271,22 @@ def test_inverse_noise_never_activates_antagonists(astro_rig):
     spurious = lambda e: np.delete(e[:, :N_AU], [IDX["AU4"], IDX["AU7"]], axis=1).sum(1).mean()  # noqa: E731
     assert spurious(sparse) < spurious(est)
     assert np.median(sparse[:, IDX["AU4"]]) > 0.6
+
+
+def test_eye_closure_helper(canon_rig):
+    c = canon_rig.eye_closure(np.stack([canon_rig.params_matrix(d)[0] for d in (
+        {}, {"AU43": 1.0}, {"AU45L": 0.5}, {"AU43": 0.7, "AU45R": 0.7})]))
+    assert c.shape == (4, 2)
+    assert np.allclose(c, [[0, 0], [1, 1], [0.5, 0], [0.7, 1.0]])
+
+
+def test_rig_on_a_turned_face_keeps_identity_and_pose(canon_rig):
+    turned = canon_rig.forward({"yaw": 25.0, "pitch": -10.0, "roll": 8.0, "AU4": 0.5})[0]
+    rig = Rig.from_landmarks(turned, neutralise=False)
+    assert rig.euler0 == pytest.approx([25.0, -10.0, 8.0], abs=1.5)
+    assert np.abs(rig.forward({}, relative=False)[0] - turned).max() < 1e-3
+    est = rig.inverse(rig.forward({"AU12L": 0.6, "yaw": -10.0}))[0]
+    assert est[IDX["AU12L"]] == pytest.approx(0.6, abs=0.05)
+    assert est[IDX["yaw"]] == pytest.approx(-10.0, abs=1.0)
+    with pytest.raises(InputError, match=r"\(478, 3\)"):
+        Rig.from_landmarks(turned[:, :2])

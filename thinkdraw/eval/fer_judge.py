@@ -10,6 +10,7 @@ cascade file is passed explicitly. Classes: angry, disgust, fear, happy, sad, su
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import types
@@ -67,6 +68,8 @@ def _import_fer():
             raise BackendError(f"ai-edge-litert is needed for the FER judge ({exc})") from None
         added = [k for k in stubs if k not in sys.modules]
         sys.modules.update({k: stubs[k] for k in added})
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
         try:
             import fer.fer as fer_mod
         except ImportError as exc:
@@ -74,6 +77,12 @@ def _import_fer():
         finally:
             for k in added:
                 sys.modules.pop(k, None)
+            # fer calls logging.basicConfig at import time: undo it, logging is the app's choice
+            for h in root.handlers[:]:
+                if h not in handlers:
+                    root.removeHandler(h)
+            root.setLevel(level)
+            logging.getLogger("fer").setLevel(logging.WARNING)
         return fer_mod
 
 

@@ -25,11 +25,16 @@ in pixels.  So all-zero pose channels keep the photo's head exactly where it is.
 
 Inverse: landmarks (T, 478, 2|3) -> (T, D).  Per frame: similarity (3D, Umeyama) or scaled
 orthographic (2D) fit of the neutral model on stable anchor points; then AU + gaze intensities by
-bounded linear least squares (``scipy.optimize.lsq_linear``, AUs in [0, 1], gaze in [-1, 1]) on a
-shared, pre-factored design (3D) or a per-frame projected design (2D); the pose is refitted
-against the predicted shape and the AUs re-solved (alternation, 3 rounds); frames with closed
-eyes get Gauss-Newton steps on the bilinear closure term.  Pose channels are reported relative to
-the reference (neutral) pose.
+bounded linear least squares (AUs in [0, 1], gaze in [-1, 1]): all frames at once through the
+shared, Cholesky-factored normal equations (3D), falling back to bounded-variable least squares
+(``scipy.optimize.lsq_linear``, method bvls) on the K x K reduced problem for frames whose
+unconstrained solution leaves the bounds; a per-frame projected design for 2D input.  The pose is
+refitted against the predicted shape and the AUs re-solved (alternation, 3 rounds).  Antagonist
+pairs listed in rig.yaml (AU5 vs the lid closers, AU25/26/27 vs AU24, ...) are never both active:
+the weaker is fixed at 0 and the frame re-solved.  Frames with closing eyes get Gauss-Newton
+steps on the bilinear closure term.  An optional L1 prior (``sparsity``) trades a small bias on
+active AUs for fewer spurious ones on noisy (re-detected) landmarks.  Pose channels are relative
+to the reference (neutral) pose.  See :class:`InverseConfig`.
 
 Neutralisation ("most photos already smile"): the portrait's own mouth AUs are estimated from
 measurements that identity barely affects -- the height of each lip corner above the stomion
@@ -223,7 +228,6 @@ class AuthoredRig:
     lid_ops: list[list[Any]]  # per column
     closure_ops: dict[str, tuple[Any, list[int]]]
     head_pivot: np.ndarray  # (3,)
-    lid_follow: Any  # sparse (478, 478): upper lid motion per unit of vertical gaze (y only)
 
 
 def _eye_rings(side: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
@@ -285,7 +289,7 @@ def authored_rig() -> AuthoredRig:
         static[col["gaze_v"], :, 1] += follow * w
     return AuthoredRig(
         columns=cols, static=static, lid_ops=lid_ops, closure_ops=closure,
-        head_pivot=np.asarray(spec["head_pivot"], dtype=np.float64), lid_follow=None,
+        head_pivot=np.asarray(spec["head_pivot"], dtype=np.float64),
     )
 
 
@@ -296,16 +300,20 @@ def authored_rig() -> AuthoredRig:
 class RigModel:
     """The rig on one neutral face, in the canonical frame (no pixels, no pose).
 
-    neutral: (478, 3) IOD units.  basis: (C, 478, 3) linear fields (lid fields evaluated on this
-    neutral; closure columns hold their linearisation at the neutral, used only for the first
-    inverse pass).  closure: per eye (sparse M, column indices).
+    Columns C = AU channels + gaze_h, gaze_v.  ``shape(a)`` is the full (bilinear, clamped)
+    model; ``basis`` holds the linear fields (lid fields evaluated on this neutral; closure
+    columns only their static parts), ``lin_basis`` the same with the closure columns linearised at
+    the neutral (the inverse's first pass), ``closure`` per eye ('L'/'R') the sparse operator M and
+    the columns that drive it.  Usable without any portrait: ``RigModel.build().shape(a)``.
     """
 
     neutral: np.ndarray
     basis: np.ndarray
     closure: dict[str, tuple[Any, list[int]]]
     columns: tuple[str, ...]
-    lin_mask: np.ndarray = field(default=None)  # (C,) bool: columns of the linear part
+    lin_basis: np.ndarray  # (C, 478, 3) basis with closure columns linearised at the neutral
+    lin_mask: np.ndarray  # (C,) bool: False for the bilinear closure columns
+    cache: dict[str, Any] = field(default_factory=dict)  # solver factorisations
 
     @classmethod
     def build(cls, neutral: np.ndarray | None = None) -> "RigModel":
@@ -322,9 +330,8 @@ class RigModel:
             for c in cols:
                 lin[c] = False
                 closure_basis[c] += op @ n
-        model = cls(neutral=n, basis=basis, closure=ar.closure_ops, columns=ar.columns, lin_mask=lin)
-        model._lin_basis = closure_basis  # closure columns linearised at the neutral
-        return model
+        return cls(neutral=n, basis=basis, closure=ar.closure_ops, columns=ar.columns,
+                   lin_basis=closure_basis, lin_mask=lin)
 
     @property
     def n_columns(self) -> int:
@@ -503,7 +510,6 @@ class Rig:
         self._own_vec = np.zeros(len(self.channels))
         for c, v in self.own_aus.items():
             self._own_vec[self.channels.index(c)] = v
-        self._inverse_cache: dict[str, Any] = {}
 
     # -- construction helpers -------------------------------------------------------------
     @classmethod
@@ -535,6 +541,12 @@ class Rig:
         if arr.ndim != 2 or arr.shape[1] != len(self.channels):
             raise InputError(f"rig parameters must be (D,) or (T, D) with D={len(self.channels)}, got {arr.shape}")
         return arr
+
+    def eye_closure(self, params: ParamsLike) -> np.ndarray:
+        """(T, 2) closure in [0, 1] of the person's (left, right) eye: AU43 + AU45L/R, clipped
+        (1 = lids meet).  For renderers that draw eyelids."""
+        a = self.params_matrix(params)[:, self._basis_cols]
+        return np.stack([self.model.closure_amount(a, "L"), self.model.closure_amount(a, "R")], axis=1)
 
     # -- forward --------------------------------------------------------------------------
     def forward_canonical(self, params: ParamsLike, relative: bool = True) -> np.ndarray:
@@ -604,6 +616,8 @@ class InverseConfig:
     use_z: bool = True  # False: use only x, y of 3D input (scaled-orthographic pose)
     gauss_newton_steps: int = 3  # refinement steps of the bilinear eyelid closure
     exclusive: bool = True  # antagonist pairs of rig.yaml never both active (weaker one set to 0)
+    greedy_tol: float = 0.0  # > 0: greedy sparse solve (matching pursuit), stop below this gain
+    greedy_max: int = 8  # most AUs the greedy solve activates per frame
     exclusive_min: float = 0.03  # both above this = a conflict to resolve
 
 
@@ -624,11 +638,11 @@ def _single_thread_blas():
 def _solver_3d(model: RigModel, z_weight: float) -> dict[str, np.ndarray]:
     """Pre-factored normal equations of the shared 3D design (canonical frame)."""
     key = f"solver3d_{z_weight}"
-    cache = model.__dict__.setdefault("_cache", {})
+    cache = model.cache
     if key not in cache:
         w = _vertex_weights()
         wk = np.sqrt(np.repeat(w, 3) * np.tile([1.0, 1.0, z_weight], mesh.N_LANDMARKS))
-        a_mat = model._lin_basis.reshape(model.n_columns, -1).T * wk[:, None]  # (478*3, C)
+        a_mat = model.lin_basis.reshape(model.n_columns, -1).T * wk[:, None]  # (478*3, C)
         gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
         cache[key] = {"A": a_mat, "wk": wk, "gram": gram, "L": np.linalg.cholesky(gram)}
     return cache[key]
@@ -700,6 +714,45 @@ def _bounded_solve_normal(gram: np.ndarray, atb: np.ndarray, lo: np.ndarray, hi:
     return lsq_linear(chol.T, rhs, bounds=(lo, hi), method="bvls", tol=1e-10).x
 
 
+def _greedy_solve(model: RigModel, gram: np.ndarray, atb: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  cfg: InverseConfig) -> np.ndarray:
+    """Greedy sparse bounded solve of min 0.5 x^T G x - atb . x (matching pursuit with
+    re-fitting, as orthogonal matching pursuit, Pati et al. 1993): the gaze columns are always
+    active; AU columns are added one at a time, each time the one whose addition (with a bounded
+    re-fit of all active columns) lowers the objective most, until the gain is below greedy_tol."""
+    k = len(atb)
+    gaze = [model.columns.index(c) for c in GAZE_CHANNELS]
+    active = list(gaze)
+    x = np.zeros(k)
+
+    def fit(cols: list[int]) -> tuple[np.ndarray, float]:
+        idx = np.array(cols)
+        sol = _bounded_solve_normal(gram[np.ix_(idx, idx)], atb[idx], lo[idx], hi[idx])
+        return sol, float(0.5 * sol @ gram[np.ix_(idx, idx)] @ sol - atb[idx] @ sol)
+
+    sol, best = fit(active)
+    x[active] = sol
+    for _ in range(cfg.greedy_max):
+        cand = [c for c in range(k) if c not in active and hi[c] > lo[c]]
+        if not cand:
+            break
+        # quick screen: the gain of each candidate alone against the current residual
+        grad = atb - gram @ x
+        gain = np.where(np.isin(np.arange(k), cand), np.maximum(grad, 0.0) ** 2 / np.diag(gram), -1.0)
+        top = np.argsort(gain)[::-1][:4]
+        trials = [(fit(active + [int(c)]), int(c)) for c in top if gain[c] > 0]
+        if not trials:
+            break
+        (sol_c, obj_c), c_best = min(trials, key=lambda e: e[0][1])
+        if best - obj_c < cfg.greedy_tol:
+            break
+        active.append(c_best)
+        best = obj_c
+        x[:] = 0.0
+        x[active] = sol_c
+    return x
+
+
 def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np.ndarray:
     t_n, _, dim = lm.shape
     cam = lm.copy()
@@ -725,6 +778,11 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
             pen = _penalty(model, solver["gram"], cfg.sparsity)
             free = np.linalg.solve(solver["gram"], (solver["A"].T @ d.T - pen[:, None])).T  # (T, C)
             ok = np.all((free >= lo - 1e-9) & (free <= hi + 1e-9), axis=1)
+            if cfg.greedy_tol > 0:
+                ok[:] = False
+                atb_all = solver["A"].T @ d.T - pen[:, None]
+                for i in range(t_n):
+                    a[i] = _greedy_solve(model, solver["gram"], atb_all[:, i], lo, hi, cfg)
             a[ok] = free[ok]
             for i in np.nonzero(~ok)[0]:
                 a[i] = _bounded_solve(solver["A"], d[i], lo, hi, solver["gram"], solver["L"], pen)
@@ -732,9 +790,12 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
             s, r, t = _fit_pose_2d(shapes, cam, w)
             for i in range(t_n):
                 proj = s[i] * r[i, :2]  # (2, 3)
-                a_mat = np.einsum("ij,cvj->vic", proj, model._lin_basis).reshape(-1, model.n_columns)
+                a_mat = np.einsum("ij,cvj->vic", proj, model.lin_basis).reshape(-1, model.n_columns)
                 b = (cam[i] - (model.neutral @ proj.T + t[i])).reshape(-1)
                 gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
+                if cfg.greedy_tol > 0:
+                    a[i] = _greedy_solve(model, gram, a_mat.T @ b - _penalty(model, gram, cfg.sparsity), lo, hi, cfg)
+                    continue
                 a[i] = _bounded_solve(a_mat, b, lo, hi, gram, np.linalg.cholesky(gram),
                                       _penalty(model, gram, cfg.sparsity))
         hi_t = np.broadcast_to(hi, a.shape).copy()  # per-frame upper bounds (antagonists pruned)
@@ -789,7 +850,7 @@ def _prune_antagonists(model: RigModel, a: np.ndarray, cam: np.ndarray, s: np.nd
                                       _penalty(model, solver["gram"], cfg.sparsity))
             else:
                 proj = s[i] * r[i, :2]
-                a_mat = np.einsum("ij,cvj->vic", proj, model._lin_basis).reshape(-1, model.n_columns)
+                a_mat = np.einsum("ij,cvj->vic", proj, model.lin_basis).reshape(-1, model.n_columns)
                 b = (cam[i] - (model.neutral @ proj.T + t[i])).reshape(-1)
                 gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
                 a[i] = _bounded_solve(a_mat, b, lo, hi_i, gram, np.linalg.cholesky(gram),

@@ -49,7 +49,7 @@ class RenderConfig:
     mouth: bool = True  # draw the mouth interior where the lips part
     eyes: bool = True  # redraw irises that moved (gaze)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
-    mouth_ramp_ipd: float = 0.04  # extra opening (interpupillary distances) to reach full opacity
+    mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
     outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth)

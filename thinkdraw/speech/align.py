@@ -313,6 +313,14 @@ def _align_chunk(
     return _ChunkResult(ws, ps, True)
 
 
+def align_segment(sphinx: Sphinx, x: np.ndarray, offset: float, words: list[str], cfg: AlignConfig = AlignConfig()) -> _ChunkResult:
+    """Align a short in-memory segment x: (n,) float32 at 16 kHz, spoken ``words``, starting at ``offset`` s.
+
+    Result times are absolute (offset added); ``aligned`` False means the energy mouth track was used.
+    """
+    return _align_chunk(sphinx, x, offset, words, pros.energy_db(x), cfg, recognise_on_fail=False)
+
+
 def _merge_sil(phonemes: list[Phoneme]) -> list[Phoneme]:
     out: list[Phoneme] = []
     for p in phonemes:

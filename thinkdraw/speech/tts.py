@@ -189,9 +189,19 @@ def _piper_voice() -> Any:
         return _PIPER
 
 
-def _piper_audio(text: str, tg: ProsodyTargets) -> tuple[np.ndarray, int]:
-    """Piper synthesis with prosody targets -> (float32 audio, sample rate).
+_SENTENCE_RE = re.compile(r"[^.!?;]+[.!?;]*")
 
+
+def split_sentences(text: str) -> list[str]:
+    """Text -> sentences (split after . ! ? ;), empty pieces dropped."""
+    return [m.group(0).strip() for m in _SENTENCE_RE.finditer(text) if m.group(0).strip(" .!?;")]
+
+
+def _piper_audio(text: str, tg: ProsodyTargets) -> tuple[np.ndarray, int, list[tuple[int, int, str]]]:
+    """Piper synthesis with prosody targets -> (float32 audio, sample rate, sentence spans).
+
+    Each sentence is synthesised alone so its sample span is known: spans are (start, end, text)
+    in output samples, so each sentence can be aligned with its own words (no recognition pass).
     Piper samples its noise inside the ONNX graph (not seedable), so two runs differ slightly.
     """
     from piper import SynthesisConfig
@@ -203,22 +213,73 @@ def _piper_audio(text: str, tg: ProsodyTargets) -> tuple[np.ndarray, int]:
         length_scale=float(base.length_scale * k / max(tg.rate, 0.3)),
         noise_scale=float(base.noise_scale * tg.variability),
         noise_w_scale=float(base.noise_w_scale * tg.variability),
-        normalize_audio=True,
-        volume=float(np.clip(0.7 * 10 ** (tg.gain_db / 20), 0.05, 1.0)),
+        normalize_audio=False,
+        volume=1.0,
     )
-    chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=cfg)]
     sr = int(voice.config.sample_rate)
-    if not chunks:
+    gap = np.zeros(int(0.15 * sr * k / max(tg.rate, 0.3)), np.float32)  # pause between sentences
+    pieces: list[np.ndarray] = []
+    spans: list[tuple[int, int, str]] = []
+    pos = 0
+    for sentence in split_sentences(text):
+        chunks = [c.audio_float_array for c in voice.synthesize(sentence, syn_config=cfg)]
+        if not chunks:
+            continue
+        audio = np.concatenate(chunks)
+        if pieces:
+            pieces.append(gap)
+            pos += len(gap)
+        pieces.append(audio)
+        spans.append((pos, pos + len(audio), sentence))
+        pos += len(audio)
+    if not pieces:
         raise InputError("text has nothing the voice can say")
-    gap = np.zeros(int(0.15 * sr), np.float32)  # short pause between sentences
-    audio = np.concatenate([np.concatenate([c, gap]) for c in chunks])[: -len(gap)]
+    audio = np.concatenate(pieces)
     if abs(k - 1.0) > 1e-3:
         # play k times faster: pitch * k, duration / k (restored by length_scale above)
-        n_out = int(round(len(audio) / k))
         from scipy.signal import resample as fft_resample
 
-        audio = fft_resample(audio, n_out).astype(np.float32) if n_out > 0 else audio
-    return np.clip(audio, -1, 1).astype(np.float32), sr
+        n_out = max(1, int(round(len(audio) / k)))
+        audio = fft_resample(audio, n_out).astype(np.float32)
+        spans = [(int(a / k), min(n_out, int(round(b / k))), t) for a, b, t in spans]
+    peak = float(np.max(np.abs(audio))) or 1.0
+    level = float(np.clip(0.7 * 10 ** (tg.gain_db / 20), 0.05, 1.0))  # loudness from the gain target
+    return (np.clip(audio / peak * level, -1, 1)).astype(np.float32), sr, spans
+
+
+def _align_spans(audio: np.ndarray, sr: int, spans: list[tuple[int, int, str]]) -> tuple[list[Word], list[Phoneme], list[str]]:
+    """Align each sentence span of a piper rendering with its own text (pocketsphinx)."""
+    from thinkdraw.speech.align import AlignConfig, Sphinx, align_segment, normalise_words
+
+    cfg = AlignConfig()
+    sphinx = Sphinx.get(cfg)
+    words: list[Word] = []
+    phonemes: list[Phoneme] = []
+    failed = 0
+    cursor = 0.0
+    for a, b, sentence in spans:
+        if a / sr > cursor + 1e-6:
+            phonemes.append(Phoneme(p="SIL", start=cursor, end=a / sr))
+        x = resample(audio[a:b], sr, TARGET_RATE)
+        res = align_segment(sphinx, x, a / sr, normalise_words(sentence), cfg)
+        failed += 0 if res.aligned else 1
+        words += res.words
+        phonemes += res.phonemes
+        cursor = b / sr
+    if len(audio) / sr > cursor + 1e-6:
+        phonemes.append(Phoneme(p="SIL", start=cursor, end=len(audio) / sr))
+    warnings = [f"{failed} sentence(s) could not be aligned: mouth track from energy and spectrum there"] if failed else []
+    return words, _merge_sil(phonemes), warnings
+
+
+def _merge_sil(phonemes: list[Phoneme]) -> list[Phoneme]:
+    out: list[Phoneme] = []
+    for p in phonemes:
+        if out and p.p == "SIL" and out[-1].p == "SIL":
+            out[-1].end = max(out[-1].end, p.end)
+        else:
+            out.append(p)
+    return out
 
 
 def _espeak_track(text: str, tg: ProsodyTargets, voice: str) -> tuple[np.ndarray, int, list[Word], list[Phoneme]]:
@@ -297,7 +358,7 @@ def synthesize(
     t0 = time.perf_counter()
     if use == "piper":
         try:
-            audio, sr = _piper_audio(text, tg)
+            audio, sr, spans = _piper_audio(text, tg)
         except BackendError as exc:
             if voice == "piper":
                 raise
@@ -313,11 +374,8 @@ def synthesize(
     x16 = resample(audio, sr, TARGET_RATE)
     arrays = pros.analyse(x16)
     if use == "piper":
-        from thinkdraw.speech.align import align
-
-        aligned = align(out_wav, transcript=text, language="en")
-        words, phonemes = aligned.words, aligned.phonemes
-        warnings += aligned.warnings
+        words, phonemes, align_warnings = _align_spans(audio, sr, spans)
+        warnings += align_warnings
     duration = len(audio) / sr
     if not np.any(np.abs(audio) > 1e-4):
         warnings.append("the voice produced silence")

@@ -101,7 +101,8 @@ def render_plan(plan: Any) -> None:
 
     from thinkdraw.facs import REGIONS
 
-    con = Console(highlight=False, soft_wrap=False)
+    # a pipe or file gets 110 columns (rich would use 80 and wrap the table)
+    con = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 110)
     mix = ", ".join(f"{e.name} {e.weight:.2f}" for e in plan.emotions)
     con.print(f"[bold]{plan.text}[/bold]", markup=True)
     con.print(f"emotions: {mix} | intensity {plan.intensity:.2f} | valence {plan.valence:+.2f} | "

@@ -718,7 +718,7 @@ class KnowledgeBackend:
         order = {r: i for i, r in enumerate(facs.REGIONS)}
         targets = []
         for au, v in values.items():
-            if v < 0.05:
+            if v < 0.06:  # below this a rig cannot show it; conflicts leave such remainders
                 continue
             s = sides[au]
             side = "both" if "both" in s or len(s) > 1 else next(iter(s))
@@ -740,7 +740,7 @@ class KnowledgeBackend:
             strong, weak = (a, b) if values[a] >= values[b] else (b, a)
             before = values[weak]
             values[weak] = before * float(rule["factor"])
-            fate = f"attenuated {before:.2f} -> {values[weak]:.2f}" if values[weak] >= 0.05 else "dropped"
+            fate = f"attenuated {before:.2f} -> {values[weak]:.2f}" if values[weak] >= 0.06 else "dropped"
             notes.append(
                 f"{a} vs {b} on the {rule['feature']}: {rule['why']}. {strong} ({source[strong]}, "
                 f"{values[strong]:.2f}) is stronger and kept; {weak} ({source[weak]}) {fate}."
@@ -771,7 +771,7 @@ class KnowledgeBackend:
         if und.masking:
             prof = self.rules["masking"][und.masking[0][0]]
             tm = {k: float(prof["timing"][k]) for k in keys}
-            why = f"timing of {prof['description']} (controlled expressions are cut short)"
+            why = f"masking: {prof['description']}; controlled expressions are cut short"
         tm = {k: round(v, 2) for k, v in tm.items()}
         text = (f"Onset {tm['onset']:.2f} s, apex held {tm['apex']:.2f} s, offset {tm['offset']:.2f} s ({why}).")
         return Timing(**tm), text
