@@ -183,7 +183,7 @@ def section_speed(imgs: dict[str, np.ndarray], frames: int, device: str | None) 
     r = Renderer(img, p)
     t2 = time.perf_counter()
     print("## Speed (512x512 astronaut, one CPU core: OMP/cv2/torch threads = 1)\n")
-    print(f"face analysis once: {1000 * (t1 - t0):.0f} ms; rig + renderer precompute: {1000 * (t2 - t1):.0f} ms\n")
+    print(f"face analysis once (incl. loading MediaPipe): {1000 * (t1 - t0):.0f} ms; rig + renderer precompute: {1000 * (t2 - t1):.0f} ms\n")
     print("| path | sequence | frames | frames/s |")
     print("|---|---|---|---|")
     for head in (False, True):

@@ -290,3 +290,12 @@ def test_rig_on_a_turned_face_keeps_identity_and_pose(canon_rig):
     assert est[IDX["yaw"]] == pytest.approx(-10.0, abs=1.0)
     with pytest.raises(InputError, match=r"\(478, 3\)"):
         Rig.from_landmarks(turned[:, :2])
+
+
+def test_forward_clips_and_rejects_nan(canon_rig):
+    assert np.allclose(canon_rig.forward({"AU12L": 3.0}), canon_rig.forward({"AU12L": 1.0}))
+    assert np.allclose(canon_rig.forward({"AU4": -1.0}), canon_rig.forward({}))
+    bad = np.zeros(len(CH))
+    bad[IDX["AU4"]] = np.nan
+    with pytest.raises(InputError, match="finite"):
+        canon_rig.forward(bad)

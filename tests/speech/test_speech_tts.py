@@ -106,3 +106,14 @@ def test_emotion_plan_object_attributes():
 def test_emotion_text_uses_think_or_lexicon():
     ex, sad = affect_from("very excited"), affect_from("very sad")
     assert ex.arousal > sad.arousal and ex.valence > sad.valence
+
+
+def test_piper_several_sentences_numbers(speech_dir):
+    from thinkdraw.speech.tts import split_sentences
+
+    assert split_sentences("Pi is 3.14. Really?  Yes! ...") == ["Pi is 3.14.", "Really?", "Yes!"]
+    tr = synthesize("Pi is 3.14, roughly. Really? Yes!", speech_dir / "pi.wav", None, "piper")
+    assert [w.w for w in tr.words][:2] == ["pi", "is"] and [w.w for w in tr.words][-2:] == ["really", "yes"]
+    assert not tr.warnings
+    ends = [p.end for p in tr.phonemes]
+    assert ends == sorted(ends) and abs(ends[-1] - tr.duration) < 1e-3

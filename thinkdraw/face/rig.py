@@ -73,8 +73,10 @@ NEUTRAL_CORNER_OFFSET = -0.01
 """Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
 
 # Stable points for the first head-pose fit (eye corners, nose bridge/tip, forehead, temples).
-RIG_ANCHORS: tuple[int, ...] = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 10, 151, 234, 454,
-                                127, 356, 93, 323, 162, 389, 21, 251, 54, 284, 103, 332)
+# (MediaPipe's forehead points are extrapolated from the brows, so they are not used.)
+RIG_ANCHORS: tuple[int, ...] = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356,
+                                93, 323)
+ANCHOR_EXTRA_WEIGHT = 4.0  # anchors count this much more than other points in later pose fits
 # Matched lid pairs (upper, lower) per eye, corners excluded.
 RIGHT_LID_PAIRS = tuple(zip(mesh.RIGHT_EYE_UPPER[1:-1], mesh.RIGHT_EYE_LOWER[1:-1]))
 LEFT_LID_PAIRS = tuple(zip(mesh.LEFT_EYE_UPPER[1:-1], mesh.LEFT_EYE_LOWER[1:-1]))
@@ -136,11 +138,11 @@ def _falloff(seeds: Sequence[int], radius: float, pins: Sequence[int] = (), pin_
     d = _geodesic(seeds)
     wm = np.exp(-0.5 * (d / radius) ** 2)
     wm[d > 3 * radius] = 0.0
-    if pins:
+    wm[[s for s in seeds if s < mesh.N_MESH]] = 1.0
+    if pins:  # pins attenuate seeds too: a seed next to a pinned vertex moves less
         dp = _geodesic(pins)
         wm *= 1.0 - np.exp(-0.5 * (dp / pin_radius) ** 2)
     w[: mesh.N_MESH] = wm
-    w[[s for s in seeds if s < mesh.N_MESH and s not in set(pins)]] = 1.0
     return w
 
 
@@ -159,6 +161,9 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
     seeds = _resolve(comp["seeds"], groups)
     pins = _resolve(comp.get("pin", []), groups)
     w = _falloff(seeds, float(comp["radius"]), pins, float(comp.get("pin_radius", 0.05)))
+    for items, radius in comp.get("pins", []):  # extra pin sets, each with its own radius
+        d = _geodesic(_resolve(items, groups))
+        w[: mesh.N_MESH] *= 1.0 - np.exp(-0.5 * (d / float(radius)) ** 2)
     gain = float(comp.get("gain", 1.0))
     if "move" in comp:
         disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()
@@ -540,6 +545,8 @@ class Rig:
             arr = arr[None]
         if arr.ndim != 2 or arr.shape[1] != len(self.channels):
             raise InputError(f"rig parameters must be (D,) or (T, D) with D={len(self.channels)}, got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise InputError("rig parameters must be finite numbers (got NaN or inf)")
         return arr
 
     def eye_closure(self, params: ParamsLike) -> np.ndarray:
@@ -553,6 +560,8 @@ class Rig:
         """Params -> (T, 478, 3) canonical-frame shapes (no pose)."""
         p = self.params_matrix(params)
         a = p[:, self._basis_cols]
+        lo, hi = _bounds(self.model)
+        a = np.clip(a, lo, hi)  # AUs in [0, 1], gaze in [-1, 1]
         if relative:
             return self.model.shape(a)
         return self.model_raw.shape(a)
@@ -560,7 +569,8 @@ class Rig:
     def forward(self, params: ParamsLike, relative: bool = True) -> np.ndarray:
         """Rig parameters -> (T, 478, 3) pixel landmarks on this portrait (x right, y down, z).
 
-        params: {channel: value}, (D,) or (T, D) in ``thinkdraw.motion`` order and units.
+        params: {channel: value}, (D,) or (T, D) in ``thinkdraw.motion`` order and units; AU
+        values are clipped to [0, 1] and gaze to [-1, 1] (pose is not limited).
         relative: True = AU targets on the neutralised face (the photo's own smile removed);
         False = displacements added to the photo's face as it is.
         """
@@ -614,7 +624,8 @@ class InverseConfig:
     sparsity: float = 0.0  # L1 weight on AU intensities, as the intensity an isolated AU loses
     z_weight: float = Z_WEIGHT  # weight of z residuals for 3D input (MediaPipe depth is noisier)
     use_z: bool = True  # False: use only x, y of 3D input (scaled-orthographic pose)
-    gauss_newton_steps: int = 3  # refinement steps of the bilinear eyelid closure
+    gauss_newton_steps: int = 3  # refinement steps of the bilinear eyelid closure (if no joint)
+    joint_steps: int = 3  # final Gauss-Newton steps over AUs, gaze AND pose together (0 = off)
     exclusive: bool = True  # antagonist pairs of rig.yaml never both active (weaker one set to 0)
     greedy_tol: float = 0.0  # > 0: greedy sparse solve (matching pursuit), stop below this gain
     greedy_max: int = 8  # most AUs the greedy solve activates per frame
@@ -702,10 +713,18 @@ def _bounded_solve(a_mat: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndar
 
 
 def _bounded_solve_normal(gram: np.ndarray, atb: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """min 0.5 x^T G x - atb . x within bounds (G positive definite)."""
+    """min 0.5 x^T G x - atb . x within bounds (G positive definite); hi <= lo pins a column."""
     from scipy.linalg import solve_triangular
     from scipy.optimize import lsq_linear
 
+    fixed = hi <= lo
+    if fixed.any():
+        free = ~fixed
+        x = lo.astype(np.float64).copy()
+        if free.any():
+            x[free] = _bounded_solve_normal(gram[np.ix_(free, free)],
+                                            atb[free] - gram[np.ix_(free, fixed)] @ x[fixed], lo[free], hi[free])
+        return x
     x = np.linalg.solve(gram, atb)
     if np.all(x >= lo - 1e-9) and np.all(x <= hi + 1e-9):
         return x
@@ -764,6 +783,7 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
     w_anchor[list(RIG_ANCHORS)] = 1.0
     w_all = np.zeros(mesh.N_LANDMARKS)
     w_all[: mesh.N_MESH] = 1.0
+    w_all[list(RIG_ANCHORS)] = ANCHOR_EXTRA_WEIGHT
     a = np.zeros((t_n, model.n_columns))
     shapes = np.broadcast_to(model.neutral, (t_n, mesh.N_LANDMARKS, 3)).copy()
     solver = _solver_3d(model, cfg.z_weight) if dim == 3 else None
@@ -772,20 +792,20 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
         w = w_anchor if rnd == 0 else w_all
         if solver is not None:
             sel = np.nonzero(w)[0]
-            s, r, t = geometry.similarity_fit(shapes[:, sel], cam[:, sel])
+            s, r, t = geometry.similarity_fit(shapes[:, sel], cam[:, sel], w[sel])
             can = np.einsum("tji,tnj->tni", r, cam - t[:, None, :]) / s[:, None, None]
             d = (can - model.neutral[None]).reshape(t_n, -1) * solver["wk"][None]
             pen = _penalty(model, solver["gram"], cfg.sparsity)
             free = np.linalg.solve(solver["gram"], (solver["A"].T @ d.T - pen[:, None])).T  # (T, C)
             ok = np.all((free >= lo - 1e-9) & (free <= hi + 1e-9), axis=1)
             if cfg.greedy_tol > 0:
-                ok[:] = False
                 atb_all = solver["A"].T @ d.T - pen[:, None]
                 for i in range(t_n):
                     a[i] = _greedy_solve(model, solver["gram"], atb_all[:, i], lo, hi, cfg)
-            a[ok] = free[ok]
-            for i in np.nonzero(~ok)[0]:
-                a[i] = _bounded_solve(solver["A"], d[i], lo, hi, solver["gram"], solver["L"], pen)
+            else:
+                a[ok] = free[ok]
+                for i in np.nonzero(~ok)[0]:
+                    a[i] = _bounded_solve(solver["A"], d[i], lo, hi, solver["gram"], solver["L"], pen)
         else:
             s, r, t = _fit_pose_2d(shapes, cam, w)
             for i in range(t_n):
@@ -801,6 +821,12 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
         hi_t = np.broadcast_to(hi, a.shape).copy()  # per-frame upper bounds (antagonists pruned)
         if cfg.exclusive:
             a, hi_t = _prune_antagonists(model, a, cam, s, r, t, dim, lo, hi, cfg, solver)
+        if rnd == rounds - 1 and cfg.joint_steps > 0:
+            if dim == 2:
+                t = np.concatenate([t, np.zeros((t_n, 1))], axis=1)
+            for i in range(t_n):
+                a[i], s[i], r[i], t[i] = _joint_refine(model, a[i], cam[i], s[i], r[i], t[i], dim, lo, hi_t[i], cfg)
+            return _assemble(rig, model, a, s, r, t)
         if rnd == rounds - 1 and cfg.gauss_newton_steps > 0:
             # Gauss-Newton on the bilinear closure term for frames with closed-ish eyes
             closing = np.zeros(t_n, dtype=bool)
@@ -811,7 +837,7 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
         shapes = model.shape(a, clamp=False)
     # final pose against the predicted shapes
     if dim == 3:
-        s, r, t = geometry.similarity_fit(shapes[:, : mesh.N_MESH], cam[:, : mesh.N_MESH])
+        s, r, t = geometry.similarity_fit(shapes[:, : mesh.N_MESH], cam[:, : mesh.N_MESH], w_all[: mesh.N_MESH])
     else:
         s, r, t = _fit_pose_2d(shapes, cam, w_all)
         t = np.concatenate([t, np.zeros((t_n, 1))], axis=1)
@@ -858,6 +884,71 @@ def _prune_antagonists(model: RigModel, a: np.ndarray, cam: np.ndarray, s: np.nd
         a[i, (hi_i == 0.0) & (hi > 0)] = 0.0
         hi_t[i] = hi_i
     return a, hi_t
+
+
+def _cross_cols(x: np.ndarray) -> np.ndarray:
+    """(N, 3) -> (N, 3, 3): column k = e_k x X (derivative of a small body rotation)."""
+    z = np.zeros(len(x))
+    ex = np.stack([z, -x[:, 2], x[:, 1]], axis=1)
+    ey = np.stack([x[:, 2], z, -x[:, 0]], axis=1)
+    ez = np.stack([-x[:, 1], x[:, 0], z], axis=1)
+    return np.stack([ex, ey, ez], axis=2)
+
+
+def _joint_refine(model: RigModel, a: np.ndarray, cam: np.ndarray, s: float, r: np.ndarray,
+                  t: np.ndarray, dim: int, lo: np.ndarray, hi: np.ndarray, cfg: InverseConfig,
+                  ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Gauss-Newton over (AU + gaze, rotation, log-scale, translation) of one frame, AU bounds
+    kept: the observation model cam ~ s R X(a) + t linearised with R <- R exp([w]x).  Fitting the
+    pose jointly stops it from absorbing AU motion (e.g. brows lowering read as a pitch)."""
+    from thinkdraw.face.geometry import euler_to_matrix  # noqa: F401  (documentation link)
+
+    c = model.n_columns
+    wz = np.sqrt(np.array([1.0, 1.0, cfg.z_weight]))[:dim]
+    vw = np.sqrt(_vertex_weights())
+    big = 1e6
+    pairs = _exclusive_pairs(model.columns) if cfg.exclusive else np.zeros((0, 2), dtype=np.int64)
+    hi = hi.copy()
+    for _ in range(cfg.joint_steps):
+        # antagonists: once one of a pair is active, the other stays at 0
+        for p0, p1 in pairs:
+            if max(a[p0], a[p1]) > cfg.exclusive_min:
+                weaker = p1 if a[p0] >= a[p1] else p0
+                hi[weaker] = lo[weaker]
+                a[weaker] = lo[weaker]
+        x = model.shape(a[None], clamp=False)[0]
+        jac = model.jacobian(a)  # (478, 3, C)
+        sr = s * r
+        pred = x @ sr.T + t
+        cols = np.concatenate([
+            np.einsum("ij,vjc->vic", sr, jac),  # AU + gaze
+            np.einsum("ij,vjk->vik", sr, _cross_cols(x)),  # rotation (body frame)
+            (x @ sr.T)[:, :, None],  # log scale
+            np.broadcast_to(np.eye(3), (len(x), 3, 3)),  # translation
+        ], axis=2)[:, :dim]  # (478, dim, P)
+        wgt = (vw[:, None] * wz[None, :])[:, :, None]
+        design = (cols * wgt).reshape(-1, cols.shape[2])
+        if dim == 2:
+            design = design[:, : c + 6]  # no z translation
+        res = ((cam[:, :dim] - pred[:, :dim]) * wgt[:, :, 0]).reshape(-1)
+        p_n = design.shape[1]
+        lo_d = np.full(p_n, -big)
+        hi_d = np.full(p_n, big)
+        lo_d[:c] = lo - a
+        hi_d[:c] = np.maximum(hi - a, lo_d[:c])
+        gram = design.T @ design + 1e-8 * np.eye(p_n)
+        pen = np.zeros(p_n)
+        pen[:c] = _penalty(model, gram[:c, :c], cfg.sparsity)
+        delta = _bounded_solve_normal(gram, design.T @ res - pen, lo_d, hi_d)
+        a = np.clip(a + delta[:c], lo, hi)
+        w = delta[c:c + 3]
+        r = r @ _rotation(w, np.rad2deg(np.linalg.norm(w))) if np.linalg.norm(w) > 0 else r
+        s = s * float(np.exp(delta[c + 3]))
+        t = t.copy()
+        t[:dim] += delta[c + 4:c + 4 + dim]
+        if np.max(np.abs(delta[:c])) < 1e-4 and np.linalg.norm(w) < 1e-6:
+            break
+    return a, s, r, t
 
 
 def _gauss_newton(model: RigModel, a: np.ndarray, cam: np.ndarray, s: float, r: np.ndarray,

@@ -164,6 +164,7 @@ class Renderer:
         holes = [_ladder(M.LIPS_INNER_UPPER, M.LIPS_INNER_LOWER), _ladder(M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER),
                  _ladder(M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER)]
         self.tris = np.concatenate([M.triangles().astype(np.int64), *holes, outer])
+        self.n_inner_tris = len(self.tris) - len(outer)  # face mesh + hole ladders come first
         self._check_mesh()
         self.n_face = M.N_MESH
 
@@ -207,6 +208,8 @@ class Renderer:
         self.upper_anchor = (lm[13] + lm[14]) / 2.0
         self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
+        self.src_lift = self._corner_lift(lm, Similarity.identity())
+        self._build_fold_plate()
         # eyes: clean plate and iris textures
         self.clean = img.copy()
         self.eyes: list[E.EyeModel] = []
@@ -307,16 +310,18 @@ class Renderer:
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         dst, head = self.target_vertices(t)
         moved_v = np.hypot(*(dst - self.src).T) > self.config.move_eps
-        mt = self.tris[moved_v[self.tris].any(1)]
+        moved_t = moved_v[self.tris].any(1)
+        mt = self.tris[moved_t]
         if not len(mt):
             return Region(0, 0, 0, 0), None, None, dst, head
         region = points_region(dst[np.unique(mt)], self.W, self.H)
         if region.empty:
             return region, None, None, dst, head
         step = self.config.map_step
-        if self.config.outer_step > step and moved_v[self.n_face :].any():
-            # head motion: the whole support mesh moves. Its map is smooth (large triangles), so
-            # it is evaluated on a coarser lattice; the face window is redone at the fine step.
+        if self.config.outer_step > step and moved_t[self.n_inner_tris :].any():
+            # support triangles move (head motion, or the face outline pulling on them): their
+            # map is smooth (large triangles), so it is evaluated on a coarser lattice and the
+            # face window is redone at the fine step.
             mx, my = backward_map(dst, self.src, mt, region, self.config.outer_step)
             pad = 2 * self.config.outer_step
             face = points_region(dst[: self.n_face], self.W, self.H, pad=pad)
@@ -336,6 +341,7 @@ class Renderer:
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         if self.config.mouth:
             self._close_mouth(out, t, head, region, mx, my)
+            self._soften_folds(out, t, head, region, mx, my)
             self._draw_mouth(out, t, head)
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
@@ -378,6 +384,73 @@ class Renderer:
                 gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
                 gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
         return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def _corner_lift(self, lm: np.ndarray, head: Similarity) -> float:
+        """Mean height of the lip corners above the stomion, in source IPDs (smile > 0)."""
+        up = -head.R[:, 1]  # the head's "up" direction in the image
+        stomion = (lm[M.UPPER_LIP_MID, :2] + lm[M.LOWER_LIP_MID, :2]) / 2.0
+        lift = [float((lm[c, :2] - stomion) @ up) for c in M.MOUTH_CORNERS]
+        return float(np.mean(lift)) / (self.ipd * head.scale)
+
+    def _build_fold_plate(self) -> None:
+        """Cheek window with the smile folds (mid spatial frequencies) removed, and its mask.
+
+        plate = low-pass(sigma_big) + high-pass(sigma_small) of the portrait: the broad shading
+        and the fine skin texture stay, the nasolabial folds and cheek bulges (between the two
+        scales) go. The mask is a soft band along each nasolabial line (nose wing -> beside the
+        mouth corner). Used when a target lowers the lip corners below the portrait's own smile.
+        """
+        lm = self.landmarks
+        ipd = self.ipd
+        segs = []
+        for ala, corner, sign in ((129, 61, -1.0), (358, 291, 1.0)):
+            lateral = np.array([sign * 0.06 * ipd, 0.0])
+            segs.append((lm[ala, :2] + lateral * 0.5, lm[corner, :2] + lateral + np.array([0.0, 0.08 * ipd])))
+        pts = np.concatenate([np.stack(sg) for sg in segs])
+        win = points_region(pts, self.W, self.H, pad=int(0.2 * ipd) + 3)
+        self.fold_win = win
+        self.fold_plate = None
+        if win.empty or win.shape[0] < 4 or win.shape[1] < 4:
+            return
+        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
+        mask = np.zeros(px.shape, np.float32)
+        for a, b in segs:
+            ab = b - a
+            tt = np.clip(((px - a[0]) * ab[0] + (py - a[1]) * ab[1]) / max(float(ab @ ab), 1e-6), 0, 1)
+            d = np.hypot(px - (a[0] + tt * ab[0]), py - (a[1] + tt * ab[1]))
+            mask = np.maximum(mask, np.exp(-((d / (0.08 * ipd)) ** 2)))
+        patch = self.image[win.slices()].astype(np.float32)
+        big = cv2.GaussianBlur(patch, (0, 0), max(0.1 * ipd, 1.5))
+        small = cv2.GaussianBlur(patch, (0, 0), max(0.02 * ipd, 0.6))
+        plate = np.clip(big + (patch - small), 0, 255)
+        self.fold_plate = np.dstack([plate, mask]).astype(np.float32)
+
+    def _soften_folds(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
+                      mx: np.ndarray | None, my: np.ndarray | None) -> None:
+        """Fade the portrait's smile folds as far as the target lowers its lip corners."""
+        if self.fold_plate is None:
+            return
+        removed = self.src_lift - self._corner_lift(t, head)
+        w = float(np.clip(removed / 0.05, 0.0, 1.0)) * 0.85
+        if w <= 0.02:
+            return
+        fw = self.fold_win
+        # target window: where the warp moves the fold band (its mesh points), padded
+        ids = [129, 358, 61, 291, 205, 425, 36, 266, 216, 436, 57, 287]
+        win = points_region(t[ids], self.W, self.H, pad=int(0.3 * self.ipd) + 3)
+        if win.empty:
+            return
+        x0, y0, x1, y1 = win.x0, win.y0, win.x1, win.y1
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        if mx is not None:
+            ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
+            if ox1 > ox0 and oy1 > oy0:
+                gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+                gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+        warped = cv2.remap(self.fold_plate, (gx - float(fw.x0)).astype(np.float32), (gy - float(fw.y0)).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        a = warped[..., 3:4] * w
+        cur = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = np.clip(cur * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
 
     def _close_mouth(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
                      mx: np.ndarray | None, my: np.ndarray | None) -> None:

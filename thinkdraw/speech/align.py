@@ -38,7 +38,7 @@ log = get_logger(__name__)
 
 FRAME_RATE = 100  # pocketsphinx frames per second
 HOP = TARGET_RATE // FRAME_RATE  # samples per 10 ms frame
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*", re.UNICODE)
+_WORD_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W_]+(?:'[^\W_]+)*", re.UNICODE)  # numbers keep . , :
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 

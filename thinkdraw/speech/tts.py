@@ -189,12 +189,12 @@ def _piper_voice() -> Any:
         return _PIPER
 
 
-_SENTENCE_RE = re.compile(r"[^.!?;]+[.!?;]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Text -> sentences (split after . ! ? ;), empty pieces dropped."""
-    return [m.group(0).strip() for m in _SENTENCE_RE.finditer(text) if m.group(0).strip(" .!?;")]
+    """Text -> sentences (split at . ! ? ; followed by a space, so '3.14' stays whole); empty pieces dropped."""
+    return [t.strip() for t in _SENTENCE_END.split(text) if re.search(r"\w", t)]
 
 
 def _piper_audio(text: str, tg: ProsodyTargets) -> tuple[np.ndarray, int, list[tuple[int, int, str]]]:
@@ -296,12 +296,15 @@ def _espeak_track(text: str, tg: ProsodyTargets, voice: str) -> tuple[np.ndarray
     n = len(res.audio)
     phonemes = espeak_phonemes(res.phones, n, sr)
     words: list[Word] = []
+    speech = [p for p in phonemes if p.p != "SIL"]
+    starts = np.array([p.start for p in speech])
     bounds = [s for _, _, s in res.words] + [n]
     for (pos, length, s), nxt in zip(res.words, bounds[1:]):
         w = text[pos - 1 : pos - 1 + length].strip()
-        ph = [p for p in phonemes if s / sr - 1e-6 <= p.start < nxt / sr and p.p != "SIL"]
-        if w and ph:
-            words.append(Word(w=w, start=ph[0].start, end=ph[-1].end))
+        # phonemes spoken between this word event and the next one (binary search, no scan)
+        i, j = np.searchsorted(starts, [s / sr - 1e-6, nxt / sr - 1e-9])
+        if w and j > i:
+            words.append(Word(w=w, start=speech[i].start, end=speech[j - 1].end))
     return res.audio, sr, words, phonemes
 
 
