@@ -8,10 +8,10 @@
   added with ``Decoder.add_word``.
 - Long audio: cut at the quietest 10 ms frame between ``min_chunk_s`` and ``max_chunk_s`` (a
   silence in speech), each chunk aligned alone and its times offset; at most one chunk plus one
-  decode block of samples is in memory. With a transcript and several chunks, the chunks are
-  recognised first and the transcript is split between them (word counts, then a local search
-  matching the recognised words at each boundary), then each chunk is forced-aligned with its
-  slice (recognised words where the slice does not align).
+  decode block of samples is in memory. With a transcript and several chunks, each chunk finds
+  how many of the remaining transcript words it speaks by FSG decoding over the word chain in
+  which any word may end the utterance (``Sphinx.prefix_words``), then is forced-aligned with
+  exactly those words; no recognition pass is needed (recognition only where this fails).
 - Non-English or unalignable audio: a mouth track from energy and spectral centroid
   (pseudo-phonemes) with a warning. Silence: no words, a warning.
 """
@@ -90,6 +90,9 @@ class Sphinx:
         from pocketsphinx import Decoder
 
         self.cfg = cfg
+        # bestpath=False is essential: with the lattice best path, the FSG word pass can give a
+        # phone fewer frames than its HMM has states and the phone pass then fails
+        # (cmusphinx/pocketsphinx issues #339, #318).
         self.aligner = Decoder(lm=None, loglevel="FATAL", beam=cfg.beam, wbeam=cfg.beam, pbeam=cfg.beam, bestpath=False)
         self._recogniser = None
         self._Decoder = Decoder
@@ -141,6 +144,35 @@ class Sphinx:
         if hyp is None:
             return []
         return [re.sub(r"\(\d+\)$", "", s.word) for s in dec.seg() if not s.word.startswith(("<", "[", "+"))]
+
+    def prefix_words(self, pcm: bytes, words: list[str], end_prob: float = 0.01) -> int | None:
+        """How many leading ``words`` the audio speaks: FSG decoding over the chain w0 -> w1 -> ...
+        in which every word may end the utterance (an epsilon to the final state). None on failure.
+
+        This finds where a chunk of a long recording ends inside a long transcript without a
+        recognition pass (the classic long-audio alignment trick, here with pocketsphinx FSGs).
+        """
+        if not words:
+            return None
+        with self.busy:
+            dec = self.aligner
+            n = len(words)
+            final = n + 1
+            trans = [(i, i + 1, 1.0, w) for i, w in enumerate(words)] + [(i, final, end_prob) for i in range(1, n + 1)]
+            try:
+                fsg = dec.create_fsg("thinkdraw_prefix", 0, final, trans)
+                dec.add_fsg("thinkdraw_prefix", fsg)
+                dec.activate_search("thinkdraw_prefix")
+                dec.start_utt()
+                dec.process_raw(pcm, full_utt=True)
+                dec.end_utt()
+                hyp = dec.hyp()
+            except (RuntimeError, ValueError) as exc:
+                log.debug("prefix decoding failed: %s", exc)
+                return None
+            if hyp is None:
+                return None
+            return sum(1 for sg in dec.seg() if not sg.word.startswith(("<", "[", "+", "(NULL")))
 
     def force_align(self, pcm: bytes, words: list[str]) -> tuple[list[Word], list[Phoneme]] | None:
         """Word + phone alignment of 16 kHz int16 ``pcm`` to ``words``; None if it fails. Times in s from 0."""
@@ -250,35 +282,6 @@ def iter_chunks(path: str | Path, cfg: AlignConfig, status: dict | None = None) 
         yield start, buf
 
 
-def _split_transcript(hyps: list[list[str]], words: list[str], search: int = 10) -> list[list[str]]:
-    """Give each chunk its slice of ``words``.
-
-    A first guess puts the boundaries where the cumulative count of recognised words falls
-    (chunks are cut at pauses, so counts are close); each boundary then moves within +-``search``
-    words to where the recognised words at the end of one chunk and the start of the next match
-    the transcript best. Local search keeps repeated phrases from pulling a boundary far away.
-    """
-    n = len(words)
-    counts = np.array([len(h) for h in hyps], float)
-    total = counts.sum()
-    if total == 0:
-        share = np.full(len(hyps), n / max(len(hyps), 1))
-    else:
-        share = counts / total * n
-    bounds = [0] + [int(round(b)) for b in np.cumsum(share)[:-1]] + [n]
-    for c in range(1, len(hyps)):
-        tail, head = hyps[c - 1][-4:], hyps[c][:4]
-        best, best_score = bounds[c], -1.0
-        for b in range(max(bounds[c - 1], bounds[c] - search), min(n, bounds[c] + search) + 1):
-            left, right = words[max(0, b - len(tail)) : b], words[b : b + len(head)]
-            score = sum(x == y for x, y in zip(left, tail)) + sum(x == y for x, y in zip(right, head))
-            score -= 0.01 * abs(b - bounds[c])
-            if score > best_score:
-                best, best_score = b, score
-        bounds[c] = best
-    return [words[bounds[c] : bounds[c + 1]] for c in range(len(hyps))]
-
-
 @dataclass
 class _ChunkResult:
     words: list[Word]
@@ -361,9 +364,10 @@ def align(
         warnings.append(f"language {language!r} (or a non-Latin transcript) cannot be aligned with the en-us model: mouth track from energy and spectrum")
     words_all = normalise_words(transcript) if (transcript and english) else None
     sphinx = Sphinx.get(cfg) if english else None
-    chunk_words: list[list[str]] | None = None
-    if english and words_all is not None and dur_hint is not None and dur_hint > cfg.max_chunk_s:
-        chunk_words = _transcript_per_chunk(path, words_all, cfg, sphinx)
+    if sphinx is not None and words_all is not None:
+        words_all = sphinx.ensure_words(words_all)
+    pos = 0  # transcript words consumed by earlier chunks
+    one_chunk = dur_hint is not None and dur_hint <= cfg.max_chunk_s
     out_words: list[Word] = []
     out_ph: list[Phoneme] = []
     f0s, ens, vos = [], [], []
@@ -383,10 +387,13 @@ def align(
         ens.append(p["energy_db"])
         vos.append(p["voicing"])
         if english:
-            w = None if words_all is None else (words_all if chunk_words is None else chunk_words[i] if i < len(chunk_words) else [])
-            if w is not None and not w and float(np.max(p["energy_db"], initial=-100)) >= cfg.silence_db and chunk_words is not None:
-                w = None  # transcript slice empty but speech present: recognise
-            res = _align_chunk(sphinx, x, offset, w, p["energy_db"], cfg, recognise_on_fail=chunk_words is not None)
+            if words_all is None:
+                w = None
+            elif one_chunk:
+                w = words_all
+            else:
+                w, pos = _chunk_words(sphinx, x, words_all, pos, p["energy_db"], cfg)
+            res = _align_chunk(sphinx, x, offset, w, p["energy_db"], cfg, recognise_on_fail=not one_chunk)
             unaligned += 0 if res.aligned else 1
             out_words += res.words
             out_ph += res.phonemes
@@ -408,6 +415,8 @@ def align(
         warnings.append("no speech found: the audio is silent")
     if duration < 0.1:
         warnings.append(f"very short audio ({duration:.2f} s)")
+    if words_all is not None and not one_chunk and pos < len(words_all):
+        warnings.append(f"{len(words_all) - pos} transcript word(s) at the end were not found in the audio")
     if english and transcript and not out_words and not any("silent" in w for w in warnings):
         warnings.append("the transcript could not be aligned")
     source = "energy" if not english else ("pocketsphinx-align" if transcript else "pocketsphinx-recognise")
@@ -425,18 +434,25 @@ def align(
     )
 
 
-def _transcript_per_chunk(path: Path, words: list[str], cfg: AlignConfig, sphinx: Sphinx) -> list[list[str]]:
-    """First pass over a long file: recognise each chunk, then split the transcript between chunks."""
-    sphinx.ensure_words(words)
-    hyps: list[list[str]] = []
-    for _, x in iter_chunks(path, cfg):
-        en = pros.energy_db(x)
-        if len(en) == 0 or float(np.max(en)) < cfg.silence_db:
-            hyps.append([])
-            continue
-        pad = np.zeros(int(0.3 * TARGET_RATE), np.float32)
-        hyps.append(sphinx.recognise(_pcm(np.concatenate([pad, x, pad]), cfg)))
-    return _split_transcript(hyps, words)
+def _chunk_words(
+    sphinx: Sphinx, x: np.ndarray, words: list[str], pos: int, energy: np.ndarray, cfg: AlignConfig
+) -> tuple[list[str] | None, int]:
+    """The transcript words a chunk of a long recording speaks, and the new transcript position.
+
+    Prefix decoding over a window of the remaining words (long enough for 5 words/s plus 20);
+    a silent chunk takes no words; a chunk where prefix decoding fails is recognised instead
+    (None) and the position is kept.
+    """
+    if len(energy) == 0 or float(np.max(energy)) < cfg.silence_db:
+        return [], pos  # silence: no words
+    if pos >= len(words):
+        return None, pos  # speech after the transcript ran out: recognise it
+    window = words[pos : pos + int(len(x) / TARGET_RATE * 5.0) + 20]
+    pad = np.zeros(int(0.3 * TARGET_RATE), np.float32)
+    k = sphinx.prefix_words(_pcm(np.concatenate([pad, x, pad]), cfg), window)
+    if not k:
+        return None, pos
+    return window[:k], pos + k
 
 
 def _progress(enabled: bool, total: float | None):  # noqa: ANN202
