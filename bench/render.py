@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 EMOTIONS = ("happiness", "sadness", "surprise", "anger", "fear", "disgust", "neutral")
 FER_OF = {"happiness": "happy", "sadness": "sad", "surprise": "surprise", "anger": "angry", "fear": "fear",
           "disgust": "disgust", "neutral": "neutral"}
+PROMPT_OF = {"happiness": "very happy", "sadness": "very sad", "surprise": "very surprised", "anger": "very angry",
+             "fear": "very afraid", "disgust": "very disgusted"}
 
 
 def portraits(stylised: bool) -> dict[str, np.ndarray]:
@@ -47,7 +49,8 @@ def emotion_params(name: str) -> dict[str, float]:
         return {}
     from thinkdraw.render.cli import emotion_params as ep
 
-    return ep(name)
+    # as a user asks for a still: `thinkdraw render PORTRAIT --emotion "very happy"` (THINK plan at apex)
+    return ep(PROMPT_OF.get(name, name))
 
 
 def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:

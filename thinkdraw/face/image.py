@@ -119,9 +119,14 @@ def load_image(src: ImageSource) -> np.ndarray:
             raise InputError("image <bytes> is empty")
         fp: object = io.BytesIO(bytes(src))
     else:
+        from thinkdraw.samples import SAMPLE_NAMES, is_sample, load_sample
+
+        if is_sample(src):  # bundled public-domain portraits: "astronaut", "grace_hopper"
+            return load_sample(str(src))
         path = Path(src)
         if not path.exists():
-            raise InputError(f"image {name} not found")
+            hint = f" (bundled samples: {', '.join(SAMPLE_NAMES)})" if path.suffix == "" else ""
+            raise InputError(f"image {name} not found{hint}")
         if not path.is_file():
             raise InputError(f"image {name} is not a file")
         fp = path

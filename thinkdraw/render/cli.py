@@ -90,10 +90,16 @@ def _save_image(path: Path, image: Any) -> None:
 def _load_portrait(path: str, face: int | None) -> tuple[Any, Any]:
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.image import load_image
+    from thinkdraw.samples import SAMPLE_NAMES, is_sample
 
+    if face is not None and face < 0:
+        raise InputError(f"--face must be >= 0, got {face}")
     p = Path(path)
+    if is_sample(path):  # a bundled public-domain portrait ("astronaut", "grace_hopper")
+        image = load_image(path)
+        return image, analyze_portrait(image, face=face, source=path)
     if not p.exists():
-        raise InputError(f"portrait not found: {p}")
+        raise InputError(f"portrait not found: {p} (bundled samples: {', '.join(SAMPLE_NAMES)})")
     if p.is_dir():
         raise InputError(f"portrait {p} is a folder, not an image")
     image = load_image(p)
