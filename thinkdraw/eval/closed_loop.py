@@ -34,6 +34,7 @@ class AUResult:
     strongest_value: float
     passed: bool
     detected: bool  # MediaPipe found the face in the render
+    all_measured: dict[str, float] | None = None  # every AU's measured intensity (calibration data)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +95,7 @@ def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, 
         top = max(m, key=m.get)
         cls = STILL_EQUIVALENT.get(au, (au,))
         value = max(m[a] for a in cls)
-        results.append(AUResult(au, value, top, m[top], top in cls and value >= PASS_LEVEL, True))
+        results.append(AUResult(au, value, top, m[top], top in cls and value >= PASS_LEVEL, True, m))
     return results
 
 

@@ -30,6 +30,7 @@ from thinkdraw.errors import InputError
 from thinkdraw.face import mesh as M
 from thinkdraw.render import eyes as E
 from thinkdraw.render import mouth as MO
+from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
 from thinkdraw.render.raster import Region, backward_map, points_region
 from thinkdraw.utils.logs import get_logger
@@ -47,6 +48,7 @@ class RenderConfig:
     border_points: int = 6  # support points per image side (fixed)
     move_eps: float = 1e-3  # vertex displacement (pixels) below which a vertex counts as still
     mouth: bool = True  # draw the mouth interior where the lips part
+    wrinkles: bool = True  # AU4 glabellar furrows derived from the inner-brow motion (wrinkles.py)
     eyes: bool = True  # redraw irises that moved (gaze)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
@@ -209,6 +211,7 @@ class Renderer:
         self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         self.src_lift = self._corner_lift(lm, Similarity.identity())
+        self.src_brow_gap = WR.brow_gap(lm, self.ipd)
         self._build_fold_plate()
         # eyes: clean plate and iris textures
         self.clean = img.copy()
@@ -343,6 +346,8 @@ class Renderer:
             self._close_mouth(out, t, head, region, mx, my)
             self._soften_folds(out, t, head, region, mx, my)
             self._draw_mouth(out, t, head)
+        if self.config.wrinkles:
+            WR.draw_furrows(out, t, self.ipd * head.scale, self.src_brow_gap)
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
         if self.config.lids:
