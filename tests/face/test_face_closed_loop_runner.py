@@ -23,3 +23,17 @@ def test_markdown_table_counts_passes():
             AUResult("AU5", 0.0, "-", 0.0, False, False)]
     table = markdown_table(rows)
     assert "**1/3**" in table and "no face" in table
+
+
+def test_calibration_unmixes_its_own_response_rows():
+    import json
+    from importlib import resources
+
+    from thinkdraw.eval.closed_loop import calibrated
+
+    resp = json.loads(resources.files("thinkdraw.face").joinpath("data/detector_response.json").read_text())
+    table = resp["astronaut"]
+    rows = [AUResult(au, 0.0, "-", 0.0, False, True, dict(table[au])) for au in ("AU1", "AU12", "AU26")]
+    out = calibrated(rows, "astronaut")
+    for r in out:  # a measured vector equal to the AU's own response row unmixes to that AU at ~1
+        assert r.strongest == r.au and r.measured > 0.9 and r.passed
