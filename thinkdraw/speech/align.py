@@ -31,7 +31,7 @@ from thinkdraw.errors import InputError
 from thinkdraw.speech import prosody as pros
 from thinkdraw.speech.audio import TARGET_RATE, probe_duration, source_rate, stream_decode
 from thinkdraw.speech.phonemes import normalise_arpabet
-from thinkdraw.speech.track import Phoneme, Prosody, SpeechTrack, Word, summarise_prosody
+from thinkdraw.speech.track import Phoneme, Prosody, SpeechTrack, Word, merge_silences, summarise_prosody
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -324,16 +324,6 @@ def align_segment(sphinx: Sphinx, x: np.ndarray, offset: float, words: list[str]
     return _align_chunk(sphinx, x, offset, words, pros.energy_db(x), cfg, recognise_on_fail=False)
 
 
-def _merge_sil(phonemes: list[Phoneme]) -> list[Phoneme]:
-    out: list[Phoneme] = []
-    for p in phonemes:
-        if out and p.p == "SIL" and out[-1].p == "SIL":
-            out[-1].end = max(out[-1].end, p.end)
-        else:
-            out.append(p)
-    return out
-
-
 def align(
     audio: str | Path,
     transcript: str | None = None,
@@ -425,7 +415,7 @@ def align(
         duration=duration,
         sample_rate=sr_in,
         words=out_words,
-        phonemes=_merge_sil(out_ph),
+        phonemes=merge_silences(out_ph),
         warnings=warnings,
         source=source,
         language=language,

@@ -170,3 +170,14 @@ def summarise_prosody(arrays: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 __all__ = ["SpeechTrack", "Word", "Phoneme", "Prosody", "FEATURE_NAMES", "ARPABET", "summarise_prosody"]
+
+
+def merge_silences(phonemes: list[Phoneme]) -> list[Phoneme]:
+    """Merge consecutive ``SIL`` phonemes into one (in place on the kept items); other phonemes kept."""
+    out: list[Phoneme] = []
+    for p in phonemes:
+        if out and p.p == "SIL" and out[-1].p == "SIL":
+            out[-1].end = max(out[-1].end, p.end)
+        else:
+            out.append(p)
+    return out

@@ -36,7 +36,7 @@ from thinkdraw.errors import BackendError, InputError
 from thinkdraw.speech import prosody as pros
 from thinkdraw.speech.audio import TARGET_RATE, resample, write_wav
 from thinkdraw.speech.phonemes import ipa_to_arpabet
-from thinkdraw.speech.track import Phoneme, Prosody, SpeechTrack, Word, summarise_prosody
+from thinkdraw.speech.track import Phoneme, Prosody, SpeechTrack, Word, merge_silences, summarise_prosody
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -269,17 +269,7 @@ def _align_spans(audio: np.ndarray, sr: int, spans: list[tuple[int, int, str]]) 
     if len(audio) / sr > cursor + 1e-6:
         phonemes.append(Phoneme(p="SIL", start=cursor, end=len(audio) / sr))
     warnings = [f"{failed} sentence(s) could not be aligned: mouth track from energy and spectrum there"] if failed else []
-    return words, _merge_sil(phonemes), warnings
-
-
-def _merge_sil(phonemes: list[Phoneme]) -> list[Phoneme]:
-    out: list[Phoneme] = []
-    for p in phonemes:
-        if out and p.p == "SIL" and out[-1].p == "SIL":
-            out[-1].end = max(out[-1].end, p.end)
-        else:
-            out.append(p)
-    return out
+    return words, merge_silences(phonemes), warnings
 
 
 def _espeak_track(text: str, tg: ProsodyTargets, voice: str) -> tuple[np.ndarray, int, list[Word], list[Phoneme]]:
