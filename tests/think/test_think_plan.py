@@ -355,3 +355,13 @@ def test_inflections_and_events(planner, text, name):
 def test_events_do_not_dilute_the_intensity_of_emotion_words(planner):
     plan = planner.plan("终于放假了，太开心了")
     assert plan.dominant == "happiness" and plan.intensity > 0.7
+
+
+def test_strong_happiness_parts_the_lips_and_mild_does_not():
+    """Du et al. 2014: the broad happy face adds AU25 to 6+12; a mild smile stays closed-lipped."""
+    from thinkdraw.think import plan_emotion
+
+    strong = {a.au: a.intensity for a in plan_emotion("very happy").aus}
+    mild = {a.au: a.intensity for a in plan_emotion("slightly happy").aus}
+    assert strong.get("AU25", 0.0) >= 0.5 and {"AU6", "AU12"} <= set(strong)
+    assert "AU25" not in mild

@@ -692,6 +692,17 @@ class KnowledgeBackend:
                 contrib.setdefault(au, {})[emo] = v
                 sides.setdefault(au, set()).add((proto.get("sides") or {}).get(au, "both"))
                 parts.append(f"{au} {self.catalog[au]['name'].lower()} {v:.2f}{how}")
+            # Strong displays recruit more muscles (Du et al. 2014, Table 1: the broad happy face is
+            # 12+25+6, the strong sad face adds 17): ``intense_aus`` join above ``intense_from``.
+            ramp = (und.intensity - float(rules.get("intense_from", 0.65))) / 0.2
+            for au, base in (proto.get("intense_aus") or {}).items():
+                v = min(1.0, float(base) * g * min(1.0, ramp))
+                if ramp <= 0 or v < 0.03 or prof_felt is not None or prof_shown is not None:
+                    continue
+                if v > contrib.get(au, {}).get(emo, 0.0):
+                    contrib.setdefault(au, {})[emo] = v
+                    sides.setdefault(au, set()).add("both")
+                    parts.append(f"{au} {self.catalog[au]['name'].lower()} {v:.2f} (strong display)")
             muscle_notes.append(f"{emo} ({w:.2f}, {src_kind}): " + ", ".join(parts) + ".")
         for profile, _, _ in und.masking:
             prof = rules["masking"][profile]
