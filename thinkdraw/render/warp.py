@@ -37,6 +37,16 @@ from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
 
+# Cheek region for the smile-free plate: convex hull per side of mesh points between the
+# nasolabial fold and the lower eyelid (image-left side first, mirrored indices second).
+_CHEEK_HULLS = (
+    (116, 117, 118, 119, 120, 100, 129, 203, 206, 216, 212, 202, 210, 214, 192, 123, 147, 187, 205, 50, 36),
+    (345, 346, 347, 348, 349, 329, 358, 423, 426, 436, 432, 422, 430, 434, 416, 352, 376, 411, 425, 280, 266),
+)
+# Nose (bridge, tip, wings), kept out of the cheek mask.
+_NOSE_HULL = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 64, 294, 48, 278, 102, 331, 129, 358)
+_CHEEK_IDS = sorted(set(_CHEEK_HULLS[0]) | set(_CHEEK_HULLS[1]) | {61, 291, 57, 287, 129, 358})
+
 
 @dataclass
 class RenderConfig:
@@ -55,6 +65,11 @@ class RenderConfig:
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
     outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth)
+    cheek_max: float = 0.85  # opacity of the smile-free cheek plate when the smile is fully removed
+    cheek_ramp_ipd: float = 0.05  # lip-corner drop (interpupillary distances) reaching cheek_max
+    cheek_sigma_ipd: float = 0.15  # low-pass scale of the cheek plate (IPDs): removes folds and bulges
+    cheek_texture: float = 0.7  # amplitude kept of the fine skin texture (below ~0.02 IPD) in the plate
+    cheek_edge: float = 40.0  # deviation from the low-pass (0-255) above which a structure is kept, gone by 2x
 
 
 def _landmarks_of(portrait: Any) -> np.ndarray:
@@ -212,6 +227,7 @@ class Renderer:
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         self.src_lift = self._corner_lift(lm, Similarity.identity())
         self.src_brow_gap = WR.brow_gap(lm, self.ipd)
+        self.src_brow_height = WR.brow_height(lm, self.ipd)
         self._build_fold_plate()
         # eyes: clean plate and iris textures
         self.clean = img.copy()
@@ -348,6 +364,8 @@ class Renderer:
             self._draw_mouth(out, t, head)
         if self.config.wrinkles:
             WR.draw_furrows(out, t, self.ipd * head.scale, self.src_brow_gap)
+            WR.draw_folds(out, t, self.ipd * head.scale, WR.fold_strength(self.src_lift, self._corner_lift(t, head)))
+            WR.draw_lines(out, t, self.ipd * head.scale, self.src_brow_height)
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
         if self.config.lids:
@@ -398,51 +416,80 @@ class Renderer:
         return float(np.mean(lift)) / (self.ipd * head.scale)
 
     def _build_fold_plate(self) -> None:
-        """Cheek window with the smile folds (mid spatial frequencies) removed, and its mask.
+        """Cheek window with the smile texture removed, and its feathered mask.
 
-        plate = low-pass(sigma_big) + high-pass(sigma_small) of the portrait: the broad shading
-        and the fine skin texture stay, the nasolabial folds and cheek bulges (between the two
-        scales) go. The mask is a soft band along each nasolabial line (nose wing -> beside the
-        mouth corner). Used when a target lowers the lip corners below the portrait's own smile.
+        A smiling photo keeps its smile in the texture after the rig lowers the lip corners:
+        nasolabial folds, cheek bulges and cheek highlights (FACS AU6/AU12 appearance changes,
+        Ekman & Friesen 1978). The plate is a low-frequency version of the cheeks plus their fine
+        skin texture at reduced amplitude:
+
+            plate = lowpass_skin(sigma_big) + k * (I - lowpass(sigma_small))
+
+        where lowpass_skin is a normalised convolution (Knutsson & Westin 1993) over skin pixels
+        only, so lips, eyes and nostrils never bleed into the cheek. The mask covers both cheeks
+        between the nasolabial fold and the lower eyelid (convex hulls of mesh points), minus
+        eyes, nose and lips, feathered; plus a soft band along each nasolabial line. Used when a
+        target lowers the lip corners below the portrait's own smile (see ``_soften_folds``).
         """
-        lm = self.landmarks
+        lm = self.landmarks[:, :2].astype(np.float64)
         ipd = self.ipd
         segs = []
         for ala, corner, sign in ((129, 61, -1.0), (358, 291, 1.0)):
             lateral = np.array([sign * 0.06 * ipd, 0.0])
-            segs.append((lm[ala, :2] + lateral * 0.5, lm[corner, :2] + lateral + np.array([0.0, 0.08 * ipd])))
-        pts = np.concatenate([np.stack(sg) for sg in segs])
-        win = points_region(pts, self.W, self.H, pad=int(0.2 * ipd) + 3)
+            segs.append((lm[ala] + lateral * 0.5, lm[corner] + lateral + np.array([0.0, 0.08 * ipd])))
+        cheeks = [lm[list(ids)] for ids in _CHEEK_HULLS]
+        pts = np.concatenate([np.stack(sg) for sg in segs] + cheeks)
+        win = points_region(pts, self.W, self.H, pad=int(0.3 * ipd) + 3)
         self.fold_win = win
         self.fold_plate = None
         if win.empty or win.shape[0] < 4 or win.shape[1] < 4:
             return
         py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
-        mask = np.zeros(px.shape, np.float32)
+        band = np.zeros(px.shape, np.float32)
         for a, b in segs:
             ab = b - a
             tt = np.clip(((px - a[0]) * ab[0] + (py - a[1]) * ab[1]) / max(float(ab @ ab), 1e-6), 0, 1)
             d = np.hypot(px - (a[0] + tt * ab[0]), py - (a[1] + tt * ab[1]))
-            mask = np.maximum(mask, np.exp(-((d / (0.08 * ipd)) ** 2)))
+            band = np.maximum(band, np.exp(-((d / (0.08 * ipd)) ** 2)))
+        off = np.array([win.x0, win.y0], np.float64)
+        hull = np.zeros(px.shape, np.uint8)
+        for c in cheeks:
+            cv2.fillConvexPoly(hull, np.round(cv2.convexHull((c - off).astype(np.float32))).astype(np.int32), 1)
+        excl = np.zeros(px.shape, np.uint8)
+        for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, _NOSE_HULL):
+            q = (lm[list(ids)] - off).astype(np.float32)
+            cv2.fillConvexPoly(excl, np.round(cv2.convexHull(q)).astype(np.int32), 1)
+        k = 2 * max(1, int(0.05 * ipd)) + 1
+        excl = cv2.dilate(excl, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        feather = max(0.05 * ipd, 1.0)
+        keep = 1.0 - cv2.GaussianBlur(excl.astype(np.float32), (0, 0), feather)
+        cheek = cv2.GaussianBlur(hull.astype(np.float32), (0, 0), feather) * keep
+        mask = np.clip(np.maximum(band * np.clip(keep * 1.5, 0, 1), cheek), 0.0, 1.0)
         patch = self.image[win.slices()].astype(np.float32)
-        big = cv2.GaussianBlur(patch, (0, 0), max(0.1 * ipd, 1.5))
+        skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
+        sig_big = max(self.config.cheek_sigma_ipd * ipd, 1.5)
+        num = cv2.GaussianBlur(patch * skin_w[..., None], (0, 0), sig_big)
+        den = cv2.GaussianBlur(skin_w, (0, 0), sig_big)[..., None]
+        low = num / np.maximum(den, 1e-6)
         small = cv2.GaussianBlur(patch, (0, 0), max(0.02 * ipd, 0.6))
-        plate = np.clip(big + (patch - small), 0, 255)
+        plate = np.clip(low + self.config.cheek_texture * (patch - small), 0, 255)
+        # strong local structures (glasses rims, hair strands, moles) are no smile folds: keep them
+        dev = np.abs(small - low).max(2)
+        keep_edges = np.clip(1.0 - (dev - self.config.cheek_edge) / self.config.cheek_edge, 0.0, 1.0)
+        mask *= cv2.GaussianBlur(keep_edges, (0, 0), max(0.02 * ipd, 0.6))
         self.fold_plate = np.dstack([plate, mask]).astype(np.float32)
 
     def _soften_folds(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
                       mx: np.ndarray | None, my: np.ndarray | None) -> None:
-        """Fade the portrait's smile folds as far as the target lowers its lip corners."""
+        """Fade the portrait's smile texture as far as the target lowers its lip corners."""
         if self.fold_plate is None:
             return
-        removed = self.src_lift - self._corner_lift(t, head)
-        w = float(np.clip(removed / 0.05, 0.0, 1.0)) * 0.85
+        w = self.smile_removed(t, head)
         if w <= 0.02:
             return
         fw = self.fold_win
-        # target window: where the warp moves the fold band (its mesh points), padded
-        ids = [129, 358, 61, 291, 205, 425, 36, 266, 216, 436, 57, 287]
-        win = points_region(t[ids], self.W, self.H, pad=int(0.3 * self.ipd) + 3)
+        # target window: where the warp moves the cheeks and fold band (their mesh points), padded
+        win = points_region(t[_CHEEK_IDS], self.W, self.H, pad=int(0.3 * self.ipd) + 3)
         if win.empty:
             return
         x0, y0, x1, y1 = win.x0, win.y0, win.x1, win.y1
@@ -452,10 +499,23 @@ class Renderer:
             if ox1 > ox0 and oy1 > oy0:
                 gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
                 gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
-        warped = cv2.remap(self.fold_plate, (gx - float(fw.x0)).astype(np.float32), (gy - float(fw.y0)).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        warped = cv2.remap(self.fold_plate, gx - float(fw.x0), gy - float(fw.y0), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         a = warped[..., 3:4] * w
         cur = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(cur * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
+
+    def smile_removed(self, landmarks: np.ndarray, head: Similarity | None = None) -> float:
+        """Opacity in [0, cheek_max] of the smile-free cheek plate for target landmarks (478, 2|3).
+
+        Proportional to how far the target's lip corners sit below the portrait's own (in IPDs),
+        full at ``cheek_ramp_ipd``; 0 when the target keeps or adds a smile.
+        """
+        t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        if head is None:
+            head = fit_similarity(self.landmarks[list(M.POSE_ANCHORS)], t[list(M.POSE_ANCHORS)])
+        removed = self.src_lift - self._corner_lift(t, head)
+        c = self.config
+        return float(np.clip(removed / max(c.cheek_ramp_ipd, 1e-6), 0.0, 1.0)) * c.cheek_max
 
     def _close_mouth(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
                      mx: np.ndarray | None, my: np.ndarray | None) -> None:

@@ -70,3 +70,151 @@ def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float
     g = furrow_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
     out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * g[..., None] + 0.5, 0, 255).astype(np.uint8)
     return s
+
+
+# AU12 (lip corner puller) with AU6 (cheek raiser) deepens the nasolabial furrow: the skin
+# lateral to the line from the nose wing to beyond the lip corner bulges up and out, so the line
+# itself darkens (Ekman, Friesen & Hager 2002, FACS Manual, AU12 appearance changes b and c).
+NASOLABIAL = ((129, 61, -1.0), (358, 291, 1.0))  # (nose wing, lip corner, image-x side) per side
+FOLD_FULL_IPD = 0.06  # lip-corner lift beyond the portrait's own (IPDs) that gives a full fold
+FOLD_DARKEN = 0.16  # multiplicative darkening on the fold's centre line at full strength
+_FOLD_SAMPLES = 9  # points on each fold curve (polyline for the distance field)
+
+
+def fold_strength(src_lift: float, lift_now: float) -> float:
+    """0..1 from how far the target lifts its lip corners above the portrait's own (IPDs)."""
+    return float(np.clip((lift_now - src_lift) / FOLD_FULL_IPD, 0.0, 1.0))
+
+
+def _fold_curve(lm: np.ndarray, ala: int, corner: int, side: float, ipd: float) -> np.ndarray:
+    """(S, 2) pixels: quadratic Bezier from beside the nose wing to below-outside the lip corner."""
+    a, c = lm[ala, :2], lm[corner, :2]
+    down = c - a
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    out = np.array([-down[1], down[0]])
+    if out[0] * side < 0:
+        out = -out
+    p0 = a + out * 0.04 * ipd
+    p2 = c + out * 0.07 * ipd + down * 0.07 * ipd
+    p1 = (p0 + p2) / 2.0 + out * 0.05 * ipd  # bows out around the cheek
+    s = np.linspace(0.0, 1.0, _FOLD_SAMPLES)[:, None]
+    return (1 - s) ** 2 * p0 + 2 * (1 - s) * s * p1 + s**2 * p2
+
+
+def fold_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+              strength: float) -> np.ndarray:
+    """(h, w) multiplicative gain (<= 1) darkening both nasolabial folds.
+
+    ``origin``: (x0, y0) of the window in image pixels; ``lm`` target landmarks (pixels); ``ipd``
+    current interpupillary distance (pixels). Gaussian across the curve (sigma 0.018 IPD), faded
+    in at the nose and out below the lip corner.
+    """
+    h, w = shape
+    gain = np.ones((h, w), np.float32)
+    if strength <= 0.0:
+        return gain
+    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
+    sig = max(0.018 * ipd, 0.7)
+    dark = np.zeros((h, w), np.float32)
+    for ala, corner, side in NASOLABIAL:
+        q = _fold_curve(lm, ala, corner, side, ipd).astype(np.float32)
+        a, ab = q[:-1], q[1:] - q[:-1]  # (S-1, 2) segments
+        rx, ry = px[..., None] - a[:, 0], py[..., None] - a[:, 1]
+        tt = np.clip((rx * ab[:, 0] + ry * ab[:, 1]) / np.maximum((ab**2).sum(1), 1e-6), 0.0, 1.0)
+        d2 = (rx - tt * ab[:, 0]) ** 2 + (ry - tt * ab[:, 1]) ** 2
+        k = np.argmin(d2, axis=-1)
+        d2min = np.take_along_axis(d2, k[..., None], -1)[..., 0]
+        u = (k + np.take_along_axis(tt, k[..., None], -1)[..., 0]) / (len(q) - 1)  # 0 at nose, 1 at end
+        env = np.clip(u / 0.25, 0, 1) * np.clip((1.0 - u) / 0.35, 0, 1)
+        dark = np.maximum(dark, env * np.exp(-0.5 * d2min / sig**2))
+    return 1.0 - FOLD_DARKEN * strength * dark
+
+
+def draw_folds(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float) -> None:
+    """Darken the nasolabial folds on ``out`` (H, W, 3) uint8 in place (smile added)."""
+    if strength <= 0.0:
+        return
+    H, W = out.shape[:2]
+    ids = [i for ala, corner, _ in NASOLABIAL for i in (ala, corner)]
+    pts = lm[ids, :2]
+    pad = 0.2 * ipd_now + 3
+    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
+    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    g = fold_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, strength)
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * g[..., None] + 0.5, 0, 255).astype(np.uint8)
+
+
+# AU1 (inner brow raiser) + AU2 (outer brow raiser) push the forehead skin up into horizontal
+# wrinkles across the forehead, curved higher in the middle with AU1 (Ekman, Friesen & Hager
+# 2002, FACS Manual, AU1 and AU2 appearance changes).
+BROWS_UPPER = ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336))  # upper brow chains per side
+EYE_TOPS = (159, 386)  # upper-lid centres per side
+FOREHEAD_TOP = 10  # top of the face mesh on the forehead
+LINES_FULL_IPD = 0.06  # brow-to-lid distance gain (IPDs) that gives full-strength lines
+LINES_DARKEN = 0.12  # multiplicative darkening on a line's centre at full strength
+LINE_HEIGHTS = (0.3, 0.5, 0.7)  # line heights, fractions of the brow-to-forehead-top distance
+
+
+def brow_height(lm: np.ndarray, ipd: float) -> float:
+    """Mean distance from the upper brows to the upper-lid centres, in IPDs. ``lm``: (N, >=2) px."""
+    d = [np.linalg.norm(lm[list(b), :2] - lm[e, :2], axis=1).mean() for b, e in zip(BROWS_UPPER, EYE_TOPS)]
+    return float(np.mean(d)) / max(ipd, 1e-6)
+
+
+def lines_strength(src_height: float, lm: np.ndarray, ipd_now: float) -> float:
+    """0..1 from how far the brows rose above the portrait's own (AU1/AU2)."""
+    return float(np.clip((brow_height(lm, ipd_now) - src_height) / LINES_FULL_IPD, 0.0, 1.0))
+
+
+def lines_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+               strength: float) -> np.ndarray:
+    """(h, w) multiplicative gain (<= 1) with horizontal forehead lines above the brows.
+
+    ``origin``: (x0, y0) of the window in image pixels; ``lm`` target landmarks (pixels). Lines
+    follow the head's roll (brow-to-forehead direction), bow up in the middle, Gaussian across
+    (sigma 0.01 IPD) and fade out beyond the brows' outer ends.
+    """
+    h, w = shape
+    gain = np.ones((h, w), np.float32)
+    if strength <= 0.0:
+        return gain
+    bl, br = lm[list(BROWS_UPPER[0]), :2].mean(0), lm[list(BROWS_UPPER[1]), :2].mean(0)
+    mid = (bl + br) / 2.0
+    up = lm[FOREHEAD_TOP, :2] - mid
+    height = float(np.linalg.norm(up))
+    if height < 1e-3:
+        return gain
+    up = up / height
+    across = np.array([-up[1], up[0]])
+    half = 0.5 * float(np.linalg.norm(br - bl)) + 0.1 * ipd
+    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
+    rx, ry = px - mid[0], py - mid[1]
+    along = rx * up[0] + ry * up[1]
+    acr = rx * across[0] + ry * across[1]
+    xn = np.clip(np.abs(acr) / half, 0.0, 1.0)
+    env = np.clip((1.0 - xn) / 0.35, 0.0, 1.0)
+    sig = max(0.01 * ipd, 0.6)
+    dark = np.zeros((h, w), np.float32)
+    for f in LINE_HEIGHTS:
+        centre = f * height + 0.06 * height * (1.0 - xn**2)
+        dark = np.maximum(dark, np.exp(-0.5 * ((along - centre) / sig) ** 2))
+    return 1.0 - LINES_DARKEN * strength * env * dark
+
+
+def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: float) -> float:
+    """Darken AU1+AU2 forehead lines on ``out`` (H, W, 3) uint8 in place; returns the strength."""
+    s = lines_strength(src_height, lm, ipd_now)
+    if s <= 0.0:
+        return 0.0
+    H, W = out.shape[:2]
+    pts = np.concatenate([lm[list(BROWS_UPPER[0]) + list(BROWS_UPPER[1]), :2], lm[[FOREHEAD_TOP], :2]])
+    pad = 0.15 * ipd_now + 3
+    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
+    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    g = lines_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * g[..., None] + 0.5, 0, 255).astype(np.uint8)
+    return s

@@ -1,0 +1,75 @@
+"""Smile-texture removal: the portrait's cheek folds fade when a target lowers its lip corners."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from render_edits import ipd, smile
+
+from thinkdraw.render.warp import Renderer, RenderConfig
+
+
+@pytest.fixture(scope="module")
+def no_cheeks(astronaut):
+    """The same renderer with the smile-free cheek plate switched off."""
+    img, portrait = astronaut
+    return Renderer(img, portrait, RenderConfig(cheek_max=0.0))
+
+
+def _lm(astronaut) -> np.ndarray:
+    return np.asarray(astronaut[1].landmarks, dtype=np.float64)[:, :2]
+
+
+def _frown(lm: np.ndarray) -> np.ndarray:
+    """Lip corners pulled down and in (the opposite of ``smile``): the portrait's smile removed."""
+    return smile(lm, -0.6)
+
+
+def _mid_band_energy(img: np.ndarray, sel: np.ndarray, scale: float) -> float:
+    """Mean absolute mid-frequency detail (folds, bulges) of ``img`` over the pixels ``sel``."""
+    g = img.astype(np.float32).mean(2)
+    band = cv2.GaussianBlur(g, (0, 0), 0.02 * scale) - cv2.GaussianBlur(g, (0, 0), 0.15 * scale)
+    return float(np.abs(band[sel]).mean())
+
+
+def test_no_change_when_the_smile_is_kept_or_added(renderer, no_cheeks, astronaut):
+    lm = _lm(astronaut)
+    for target in (lm, smile(lm), smile(lm, 0.5)):
+        assert renderer.smile_removed(target) == 0.0
+        assert np.array_equal(renderer.render(target), no_cheeks.render(target))
+
+
+def test_cheeks_smoother_when_the_smile_is_removed(renderer, no_cheeks, astronaut):
+    target = _frown(_lm(astronaut))
+    w = renderer.smile_removed(target)
+    assert 0.5 < w <= renderer.config.cheek_max
+    on, off = renderer.render(target), no_cheeks.render(target)
+    changed = np.any(on != off, axis=2)
+    assert changed.any()
+    # every change lies in the cheek window, none in the eyes, mouth or background
+    fw = renderer.fold_win
+    outside = np.ones(changed.shape, bool)
+    outside[fw.slices()] = False
+    assert not changed[outside].any()
+    # cheeks (mask core, in source coordinates; the frown moves them little) lose mid-frequency detail
+    core = np.zeros(changed.shape, bool)
+    core[fw.slices()] = renderer.fold_plate[..., 3] > 0.8
+    assert core.sum() > 200
+    s = ipd(astronaut[1].landmarks)
+    assert _mid_band_energy(on, core, s) < 0.8 * _mid_band_energy(off, core, s)
+    # smoothing, not repainting: the cheeks keep their mean colour (within 6 levels of 255)
+    assert np.abs(on[core].astype(float).mean(0) - off[core].astype(float).mean(0)).max() < 6.0
+
+
+def test_strength_grows_with_the_removed_smile(renderer, astronaut):
+    lm = _lm(astronaut)
+    ws = [renderer.smile_removed(smile(lm, -k)) for k in (0.0, 0.1, 0.2, 0.6)]
+    assert ws[0] == 0.0 and all(a <= b for a, b in zip(ws, ws[1:])) and ws[-1] > ws[1]
+
+
+def test_cheek_plate_is_deterministic(renderer, astronaut):
+    again = Renderer(*astronaut)
+    assert np.array_equal(again.fold_plate, renderer.fold_plate)
+    target = _frown(_lm(astronaut))
+    assert np.array_equal(again.render(target), renderer.render(target))
