@@ -29,12 +29,10 @@ PROMPT_OF = {"happiness": "very happy", "sadness": "very sad", "surprise": "very
 
 def portraits(stylised: bool) -> dict[str, np.ndarray]:
     import cv2
-    import matplotlib.cbook as cbook
-    from skimage import data
 
-    from thinkdraw.face.image import load_image
+    from thinkdraw.samples import SAMPLE_NAMES, load_sample
 
-    out = {"astronaut": data.astronaut(), "grace_hopper": load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))}
+    out = {name: load_sample(name) for name in SAMPLE_NAMES}
     if stylised:
         for name, img in list(out.items()):
             bgr = img[..., ::-1].copy()

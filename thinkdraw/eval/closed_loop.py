@@ -142,31 +142,19 @@ def markdown_table(results: list[AUResult]) -> str:
     return "\n".join(lines)
 
 
-def _portrait_image(name: str) -> np.ndarray:
-    """The two public-domain bench portraits as (H, W, 3) uint8 RGB."""
-    if name == "astronaut":
-        from skimage import data
-
-        return data.astronaut()
-    import matplotlib.cbook as cbook
-
-    from thinkdraw.face.image import load_image
-
-    return load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m thinkdraw.eval.closed_loop [--portrait astronaut|grace_hopper]``: print the table."""
     import argparse
 
     from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.samples import load_sample
 
     ap = argparse.ArgumentParser(prog="python -m thinkdraw.eval.closed_loop")
     ap.add_argument("--portrait", choices=("astronaut", "grace_hopper"), action="append",
                     help="portrait(s) to run (default: both)")
     args = ap.parse_args(argv)
     for name in args.portrait or ["astronaut", "grace_hopper"]:
-        img = _portrait_image(name)
+        img = load_sample(name)
         print(f"### {name}\n")
         res = closed_loop(img, analyze_portrait(img))
         print(markdown_table(res))

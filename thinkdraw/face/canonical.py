@@ -71,12 +71,9 @@ def derive(images: list[np.ndarray] | None = None, iterations: int = 5) -> dict[
     from thinkdraw.face.analyze import FaceAnalyzer
 
     if images is None:
-        import matplotlib.cbook as cbook
-        from skimage import data
+        from thinkdraw.samples import SAMPLE_NAMES, load_sample
 
-        from thinkdraw.face.image import load_image
-
-        images = [data.astronaut(), load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))]
+        images = [load_sample(name) for name in SAMPLE_NAMES]
     fa = FaceAnalyzer()
     shapes, mirror = [], None
     for img in images:

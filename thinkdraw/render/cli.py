@@ -95,17 +95,14 @@ def _load_portrait(path: str, face: int | None) -> tuple[Any, Any]:
     if face is not None and face < 0:
         raise InputError(f"--face must be >= 0, got {face}")
     p = Path(path)
-    if is_sample(path):  # a bundled public-domain portrait ("astronaut", "grace_hopper")
-        image = load_image(path)
-        return image, analyze_portrait(image, face=face, source=path)
-    if not p.exists():
-        raise InputError(f"portrait not found: {p} (bundled samples: {', '.join(SAMPLE_NAMES)})")
-    if p.is_dir():
-        raise InputError(f"portrait {p} is a folder, not an image")
-    image = load_image(p)
-    if face is not None and face < 0:
-        raise InputError(f"--face must be >= 0, got {face}")
-    portrait = analyze_portrait(image, face=face, source=str(p))
+    # A bundled public-domain portrait ("astronaut", "grace_hopper") is loaded by name.
+    if not is_sample(path):
+        if not p.exists():
+            raise InputError(f"portrait not found: {p} (bundled samples: {', '.join(SAMPLE_NAMES)})")
+        if p.is_dir():
+            raise InputError(f"portrait {p} is a folder, not an image")
+    image = load_image(path)
+    portrait = analyze_portrait(image, face=face, source=str(path))
     return image, portrait
 
 

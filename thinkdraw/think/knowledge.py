@@ -694,10 +694,12 @@ class KnowledgeBackend:
                 parts.append(f"{au} {self.catalog[au]['name'].lower()} {v:.2f}{how}")
             # Strong displays recruit more muscles (Du et al. 2014, Table 1: the broad happy face is
             # 12+25+6, the strong sad face adds 17): ``intense_aus`` join above ``intense_from``.
-            ramp = (und.intensity - float(rules.get("intense_from", 0.65))) / 0.2
-            for au, base in (proto.get("intense_aus") or {}).items():
-                v = min(1.0, float(base) * g * min(1.0, ramp))
-                if ramp <= 0 or v < 0.03 or prof_felt is not None or prof_shown is not None:
+            ramp = min(1.0, (und.intensity - float(rules["intense_from"])) / 0.2)
+            masked = prof_felt is not None or prof_shown is not None
+            extra = (proto.get("intense_aus") or {}) if ramp > 0 and not masked else {}
+            for au, base in extra.items():
+                v = min(1.0, float(base) * g * ramp)
+                if v < 0.03:
                     continue
                 if v > contrib.get(au, {}).get(emo, 0.0):
                     contrib.setdefault(au, {})[emo] = v
