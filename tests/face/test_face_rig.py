@@ -299,3 +299,24 @@ def test_forward_clips_and_rejects_nan(canon_rig):
     bad[IDX["AU4"]] = np.nan
     with pytest.raises(InputError, match="finite"):
         canon_rig.forward(bad)
+
+
+@pytest.mark.parametrize("params", [{"AU25": 1.0}, {"AU25": 1.0, "AU26": 1.0}, {"AU27": 1.0, "AU25": 1.0},
+                                    {"AU16": 1.0, "AU25": 1.0, "AU26": 1.0}])
+def test_lower_lip_never_folds_over_the_chin(grace_portrait, params):
+    """An open mouth pulls the lower lip down; the skin under it is compressed, never folded over
+    it (on this thin-lipped portrait the lip used to cross the row below: a hard seam in renders)."""
+    from thinkdraw.face.canonical import canonical_neutral
+
+    rig = Rig(grace_portrait)
+    x = rig.forward(params)[0][:, :2]
+    canon = canonical_neutral()[:, :2] * np.array([1.0, -1.0])  # pixel orientation (y down)
+
+    def signed_area(p, tri):
+        a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+        return (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]
+
+    chin_tris = np.array([(17, 18, 83), (17, 18, 313), (17, 83, 84), (17, 313, 314), (84, 83, 181), (314, 313, 405)])
+    assert np.all(np.sign(signed_area(x, chin_tris)) == np.sign(signed_area(canon, chin_tris)))
+    for lip, skin in ((17, 18), (84, 83), (314, 313), (18, 200)):
+        assert x[skin, 1] > x[lip, 1]  # y down: the skin row stays below the lip

@@ -383,10 +383,43 @@ def _apply_op(op: Any, x: np.ndarray) -> np.ndarray:
     return np.asarray(op @ flat).reshape(mesh.N_LANDMARKS, t, 3).transpose(1, 0, 2)
 
 
+CHIN_MIN_GAP = 0.25
+"""Skin below the lower lip keeps at least this fraction of its canonical spacing (see
+:func:`_chin_columns`), so a lower lip pulled far down compresses the skin under it, never folds
+over it (a fold renders as a hard seam)."""
+
+
+@functools.lru_cache(maxsize=None)
+def _chin_columns() -> tuple[np.ndarray, np.ndarray]:
+    """Vertex columns running down from the outer lower lip: (K, 4) vertex ids (lip, then three
+    rows of skin toward the chin, each the mesh neighbour most nearly straight below) and (K, 3)
+    minimum vertical gaps (IOD), CHIN_MIN_GAP of the canonical spacing."""
+    canon = canonical_neutral()
+    nbrs: dict[int, set[int]] = {i: set() for i in range(mesh.N_MESH)}
+    for a, b in mesh.tessellation_edges():
+        nbrs[int(a)].add(int(b))
+        nbrs[int(b)].add(int(a))
+    cols = []
+    for v in mesh.LIPS_OUTER_LOWER[1:-1]:
+        col = [v]
+        for _ in range(3):
+            cur = col[-1]
+            below = [n for n in nbrs[cur] if canon[n, 1] < canon[cur, 1] - 1e-3]
+            col.append(min(below, key=lambda n: abs(canon[n, 0] - canon[cur, 0]) / (canon[cur, 1] - canon[n, 1])))
+        cols.append(col)
+    ids = np.array(cols, dtype=np.int64)
+    gaps = CHIN_MIN_GAP * (canon[ids[:, :-1], 1] - canon[ids[:, 1:], 1])
+    return ids, gaps
+
+
 def clamp_shape(x: np.ndarray) -> np.ndarray:
     """(T, 478, 3) canonical shapes: upper lids never below lower lids (the upper lid stops on the
-    lower one); inner lips never cross (both meet at their mean height)."""
+    lower one); inner lips never cross (both meet at their mean height); the skin under the lower
+    lip stays below it (:data:`CHIN_MIN_GAP`)."""
     x = x.copy()
+    ids, gaps = _chin_columns()
+    for k in range(ids.shape[1] - 1):  # top-down, so a pushed row pushes the next one
+        x[:, ids[:, k + 1], 1] = np.minimum(x[:, ids[:, k + 1], 1], x[:, ids[:, k], 1] - gaps[:, k])
     for pairs in (LEFT_LID_PAIRS, RIGHT_LID_PAIRS):
         u, l = np.array(pairs).T
         x[:, u, 1] = np.maximum(x[:, u, 1], x[:, l, 1])
