@@ -70,7 +70,10 @@ def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:
             mark = "pass" if r.passed else "FAIL"
             cells.append(f"{r.measured:.2f} ({r.strongest} {r.strongest_value:.2f}) {mark}")
         print(f"| {r0.au} | " + " | ".join(cells) + " |")
-    print("| **passed** | " + " | ".join(f"**{sum(r.passed for r in res[n])}/{len(res[n])}**" for n in names) + " |\n")
+    print("| **passed** | " + " | ".join(f"**{sum(r.passed for r in res[n])}/{len(res[n])}** (strict {sum(r.strict for r in res[n])})"
+                                          for n in names) + " |\n")
+    print("AU41/42/43/45 are one lid action in a still (FACS 2002: droop and slit are AU43 levels, a blink "
+          "is 43E lasting < 0.5 s): any of them counts for another; 'strict' counts only the intended code.\n")
 
 
 def section_fer(imgs: dict[str, np.ndarray]) -> None:

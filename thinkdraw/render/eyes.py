@@ -170,7 +170,7 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     if x1 <= x0 or y1 <= y0:
         return closure
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    thick = max(0.02 * ipd * scale, 0.7)  # lash line half-width
+    thick = max(0.028 * ipd * scale, 0.8)  # lash line half-width (closed-eye lashes ~1.5-2 mm deep)
     ext = max(0.07 * ipd * scale, 2.0)  # cover reaches this far above the rest lid line (lashes)
     top = rest_upper - np.array([0.0, ext])
     bottom = up + np.array([0.0, 0.6 * thick])
@@ -180,15 +180,49 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
     shade = 0.87 + 0.08 * np.sin(np.pi * frac) - 0.1 * frac**4  # convex lid, darker at the margin
     region = out[y0:y1, x0:x1].astype(np.float32)
-    # keep the skin's low-frequency shading: a heavily blurred copy of the frame, recentred
-    sigma = max(0.08 * ipd * scale, 1.0)
-    blur = cv2.GaussianBlur(region, (0, 0), sigma)
-    col = lid.skin * shade[..., None] * 0.8 + 0.2 * blur * shade[..., None]
+    col = _lid_skin(out, region, lid, top, px, py, span, ipd * scale) * shade[..., None]
     corners = np.minimum(np.hypot(px - up[0, 0], py - up[0, 1]), np.hypot(px - up[-1, 0], py - up[-1, 1]))
     width = float(np.hypot(*(up[-1] - up[0])))
-    lash_a = 0.65 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2)) * np.clip(corners / (0.2 * width), 0, 1)
+    taper = np.clip(corners / (0.2 * width), 0, 1)
+    lash_a = 0.9 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2)) * taper
+    # lid crease: the fold of the open eye's upper lid flattens into a faint curved line above the
+    # closed margin (about a third of the way up the covered band)
+    crease_a = 0.18 * np.exp(-(((frac - 0.3) / 0.08) ** 2)) * taper
+    col = col * (1 - crease_a[..., None]) + (col * 0.7) * crease_a[..., None]
     col = col * (1 - lash_a[..., None]) + lid.lash * lash_a[..., None]
-    top_fade = np.clip(from_top / ext, 0, 1)  # blend softly into the skin above
+    top_fade = np.clip(from_top / ext, 0, 1) ** 1.5  # blend softly into the skin above
     a = (cover * top_fade * strength)[..., None]
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
     return closure
+
+
+def _lid_skin(out: np.ndarray, region: np.ndarray, lid: LidModel, top: np.ndarray, px: np.ndarray,
+              py: np.ndarray, span: np.ndarray, ipd: float) -> np.ndarray:
+    """(h, w, 3) float32 closed-lid skin for the window ``region`` of ``out``.
+
+    Colour: the frame's own skin just above the cover, sampled along the lid (so the lid continues
+    the skin it hangs from, shadows and make-up included), a little toward the lid colour measured
+    on the portrait. Texture: the high-pass detail of the skin one band-height above, shifted down
+    (pores and fine lines instead of a flat patch).
+    """
+    h_img, w_img = out.shape[:2]
+    k = max(1, int(round(0.02 * ipd)))
+    above = top - np.array([0.0, 0.03 * ipd])
+    xs = np.clip(np.round(above[:, 0]).astype(int), 0, w_img - 1)
+    ys = np.clip(np.round(above[:, 1]).astype(int), 0, h_img - 1)
+    samples = np.stack([np.median(out[max(y - k, 0) : y + k + 1, max(x - k, 0) : x + k + 1].reshape(-1, 3), 0)
+                        for x, y in zip(xs, ys)]).astype(np.float32)
+    # samples far darker or brighter than the lid skin hit something else (glasses frame, brow
+    # hair, a reflection): those fall back to the lid colour measured on the portrait
+    ratio = samples.mean(1) / max(float(lid.skin.mean()), 1.0)
+    odd = (ratio < 0.8) | (ratio > 1.25)
+    samples[odd] = lid.skin
+    order = np.argsort(above[:, 0])
+    base = np.stack([np.interp(px, above[order, 0], samples[order, c]) for c in range(3)], axis=-1)
+    base = 0.8 * base + 0.2 * lid.skin
+    sigma = max(0.03 * ipd, 0.8)
+    detail = region - cv2.GaussianBlur(region, (0, 0), sigma)
+    shift = int(round(float(np.median(span[span > 0])) if np.any(span > 0) else 0.0))
+    if 0 < shift < detail.shape[0]:
+        detail = np.concatenate([detail[:shift], detail[:-shift]], axis=0)  # rows from `shift` above
+    return (base + 0.8 * np.clip(detail, -10.0, 10.0)).astype(np.float32)

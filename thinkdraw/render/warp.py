@@ -62,6 +62,8 @@ class RenderConfig:
     eyes: bool = True  # redraw irises that moved (gaze)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
+    lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
+    lip_tone_darken: float = 1.0  # brightness of the toned lower lip relative to the portrait's lip colour
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
     outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth)
@@ -535,8 +537,33 @@ class Renderer:
             return
         clean = self._warp_plate(self.mouth_clean, (win.x0, win.y0, win.x1, win.y1), region, mx, my)
         cur = out[win.slices()].astype(np.float32)
-        out[win.slices()] = np.clip(cur + closing * (clean.astype(np.float32) - cur) + 0.5, 0, 255).astype(np.uint8)
+        cur += closing * (clean.astype(np.float32) - cur)
+        self._tone_lower_lip(cur, t, win, closing)
+        out[win.slices()] = np.clip(cur + 0.5, 0, 255).astype(np.uint8)
         MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip, self.ipd * head.scale, closing)
+
+    def _tone_lower_lip(self, patch: np.ndarray, t: np.ndarray, win: Region, closing: float) -> None:
+        """Give a closed lower lip the portrait's lip colour, in place on ``patch`` (float32 RGB).
+
+        A smile with teeth stretches the lower lip into a thin, often sheen-bright band; closing the
+        mouth stretches that band back over the whole lower lip, where it reads as skin (no visible
+        vermilion). The lip's chroma (ratio of each channel to its mean, from the portrait's lip
+        colour) is put back while each pixel keeps its own brightness, so shading and the sheen stay.
+        """
+        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
+        inner = t[list(M.LIPS_INNER_LOWER), :2]
+        outer = t[list(M.LIPS_OUTER_LOWER), :2]
+        inner = np.concatenate([outer[:1], inner[1:-1], outer[-1:]])  # one pair of corners
+        band, _, _, _ = between_chains_alpha(inner, outer, px, py, feather=1.2)
+        a = band * np.float32(self.config.lip_tone * closing)
+        if float(a.max()) <= 0.0:
+            return
+        lip = np.asarray(self.lip, np.float32)
+        lum = patch.mean(2)
+        band_lum = float((lum * band).sum() / max(float(band.sum()), 1e-6))
+        # each pixel: the lip colour, scaled by its brightness relative to the band's mean
+        rel = (lum / max(band_lum, 1.0))[..., None]
+        patch += a[..., None] * (lip * np.float32(self.config.lip_tone_darken) * rel - patch)
 
     def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
                    mx: np.ndarray | None, my: np.ndarray | None) -> None:

@@ -1,0 +1,54 @@
+"""Closed lids continue the skin above them; a closed-over smile gets its lower lip colour back."""
+
+from __future__ import annotations
+
+import numpy as np
+from render_edits import close_eyes
+
+from thinkdraw.face import mesh as M
+
+
+def _lm(astronaut) -> np.ndarray:
+    return np.asarray(astronaut[1].landmarks, dtype=np.float64)
+
+
+def _patch_mean(img: np.ndarray, p: np.ndarray, r: int) -> np.ndarray:
+    x, y = (int(round(v)) for v in p[:2])
+    return img[y - r : y + r + 1, x - r : x + r + 1].reshape(-1, 3).astype(float).mean(0)
+
+
+def test_closed_lid_matches_the_skin_above_and_has_a_lash_line(renderer, astronaut):
+    lm = _lm(astronaut)
+    closed = close_eyes(lm)
+    out = renderer.render(closed)
+    ipd = np.linalg.norm(lm[468, :2] - lm[473, :2])
+    for up in (M.RIGHT_EYE_UPPER, M.LEFT_EYE_UPPER):
+        mid_rest = lm[up[4], :2]  # where the open upper lid was: now the middle of the closed lid
+        margin = closed[up[4], :2]  # the closed lid margin
+        lid = _patch_mean(out, (mid_rest + margin) / 2, 1)
+        above = _patch_mean(out, mid_rest - np.array([0.0, 0.25 * ipd]), 1)  # upper-lid skin under the brow
+        assert np.abs(lid - above).max() < 25, (lid, above)  # the lid continues that skin
+        lash = _patch_mean(out, margin + np.array([0.0, 0.01 * ipd]), 0)
+        assert lash.mean() < 0.8 * lid.mean()  # a dark lash line where the lids meet
+
+
+def test_closing_an_open_smile_restores_lower_lip_colour(astronaut):
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    rig = Rig(portrait)
+    assert rig.own_aus["AU25"] > 0.5  # the photo smiles with parted lips
+    t = rig.forward({})[0]
+    lower = (t[17, :2] + t[14, :2]) / 2  # middle of the (closed) lower lip
+    r = Renderer(img, portrait)
+    toned = _patch_mean(r.render(t), lower, 1)
+    plain = _patch_mean(Renderer(img, portrait, RenderConfig(lip_tone=0.0)).render(t), lower, 1)
+
+    def chroma(c):
+        return c / c.mean()
+
+    # red-vs-green balance moves toward the portrait's lip colour
+    lip = chroma(np.asarray(r.lip, float))
+    assert abs(chroma(toned)[0] - lip[0]) < abs(chroma(plain)[0] - lip[0])
+    assert chroma(toned)[0] - chroma(toned)[1] > chroma(plain)[0] - chroma(plain)[1]
