@@ -69,6 +69,8 @@ NEUTRALISE_AUS: tuple[str, ...] = ("AU12L", "AU12R", "AU15", "AU25", "AU26")
 """Channels estimated on (and removed from) the portrait's own face."""
 NEUTRALISE_MIN = 0.08
 """Own-AU estimates below this are treated as no evidence (set to 0)."""
+OWN_JAW_RIDGE = 0.02
+"""Ridge weight on AU26 when estimating the portrait's own mouth AUs (see estimate_own_aus)."""
 NEUTRAL_CORNER_OFFSET = -0.01
 """Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
 
@@ -453,8 +455,10 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     target = np.array([NEUTRAL_CORNER_OFFSET] * 4 + [0.0] * 3)
     m = _mouth_measures(np.asarray(shape, dtype=np.float64)) - target
     j = np.stack([_mouth_measures(model.basis[c]) for c in cols], axis=1)  # fields are displacements
-    lam = 1e-3
-    a_mat = np.vstack([j, np.sqrt(lam) * np.eye(len(cols))])
+    # small ridge; larger on AU26 so parted lips are read as AU25 (FACS: lips part) and the jaw only
+    # carries the opening AU25 cannot (a smile with teeth is 12+25, not a jaw drop)
+    lam = np.array([OWN_JAW_RIDGE if c == "AU26" else 1e-3 for c in NEUTRALISE_AUS])
+    a_mat = np.vstack([j, np.diag(np.sqrt(lam))])
     b = np.r_[m, np.zeros(len(cols))]
     sol = lsq_linear(a_mat, b, bounds=(0.0, 1.0)).x
     sol[sol < NEUTRALISE_MIN] = 0.0
