@@ -14,13 +14,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thinkdraw.render.geometry import Similarity, between_chains_alpha
+from thinkdraw.render.geometry import Similarity, between_chains_alpha, chain_frame
 
 # Cumulative tooth boundaries along the dental arch from the midline, in interpupillary distances.
 _UPPER_BOUNDS = np.array([0.0, 0.135, 0.238, 0.357, 0.47, 0.58, 0.70, 0.85, 1.0], dtype=np.float32)
 _LOWER_BOUNDS = np.array([0.0, 0.085, 0.18, 0.29, 0.40, 0.51, 0.64, 0.80, 1.0], dtype=np.float32)
 _ARCH_RADIUS = 0.42
 """Dental arch radius in interpupillary distances (projection foreshortens side teeth)."""
+# Fixed per-tooth brightness, midline outward (central incisor, lateral incisor, canine, premolars,
+# molars): canines carry thicker dentin and look a little darker and warmer than the incisors.
+_TOOTH_TONE = np.array([1.0, 0.975, 0.94, 0.96, 0.95, 0.945, 0.94, 0.94], dtype=np.float32)
+# Fixed left/right asymmetry per tooth (no two real teeth match); sign flips with the side.
+_TOOTH_SIDE = np.array([0.008, -0.012, 0.01, -0.008, 0.008, -0.006, 0.0, 0.0], dtype=np.float32)
+_CORRIDOR = 0.8
+"""Light lost at the mouth corners (buccal corridor): the cheeks close around the lateral teeth."""
+_SHADOW_WARMTH = np.array([0.0, 0.2, 0.4], np.float32)
+"""Extra loss of green and blue per unit of shadow (light bounced off red-pink tissue)."""
+_LOWER_ROW = (0.86 * (1.0 - 0.14 * _SHADOW_WARMTH)).astype(np.float32)
+"""Lower teeth sit behind and below the upper row (overjet) and get ~15 % less, warmer, light."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None) -> 
     lum = float(np.clip(max(float(bright @ luma), 1.3 * skin_lum), 60.0, 240.0))
     # hue: the photo's colour cast (skin chroma, damped) on a slightly warm white, so teeth sit in
     # the same light as the face instead of looking cyan beside orange skin
-    cast = np.clip(skin / max(skin_lum, 1.0), 0.2, 3.0) ** 0.45
+    cast = np.clip(skin / max(skin_lum, 1.0), 0.2, 3.0) ** 0.35
     tint = (cast * np.array([1.0, 0.98, 0.94])).astype(np.float32)
     teeth = np.clip(lum / float(tint @ luma) * tint, 0, 255)
     gum = np.clip(0.7 * lip + 0.3 * np.array([200.0, 90.0, 100.0]), 0, 255)
@@ -61,18 +72,217 @@ def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None) -> 
     return MouthStyle(teeth.astype(np.float32), gum.astype(np.float32), tongue.astype(np.float32), cavity.astype(np.float32))
 
 
-def _teeth_row(x: np.ndarray, bounds: np.ndarray, width_px: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel (tooth-gap shading, incisal-edge rounding in IPD) for arch coordinate ``x`` (IPD)."""
+@dataclass(frozen=True)
+class _Opening:
+    """Per-pixel geometry of the lips' opening, for the pixels it covers (flat arrays)."""
+
+    ys: np.ndarray  # row / column of each covered pixel in the image
+    xs: np.ndarray
+    alpha: np.ndarray  # anti-aliased coverage 0..1
+    side: np.ndarray  # -1 at one corner, 0 midway, +1 at the other corner
+    d_up: np.ndarray  # distance below the upper inner lip (pixels, approximately Euclidean)
+    d_lo: np.ndarray  # distance above the lower inner lip (pixels)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One painted surface on a subset ``sel`` of the opening's pixels: coverage and colour."""
+
+    sel: np.ndarray  # (M,) indices into the opening's pixels
+    cover: np.ndarray  # (M,) 0..1
+    col: np.ndarray  # (M, 3) RGB float
+
+
+def _chain_profile(d: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Height of a chain (n, 2) in its frame at abscissae ``u``, and the local slope factor.
+
+    The factor 1 / sqrt(1 + slope^2) turns a vertical offset from the chain into a distance along
+    its normal, so the anti-aliasing ramp keeps ~1 px width where the lip edge turns steep.
+    """
+    order = np.argsort(d[:, 0], kind="stable")
+    x, y = d[order, 0], d[order, 1]
+    dx = np.maximum(np.diff(x), 1e-3)
+    seg = np.clip(np.diff(y) / dx, -20.0, 20.0)
+    vert = np.concatenate([seg[:1], (seg[:-1] + seg[1:]) / 2.0, seg[-1:]])
+    height = np.interp(u, x, y).astype(np.float32)
+    slope = np.interp(u, x, vert).astype(np.float32)
+    return height, (1.0 / np.sqrt(1.0 + slope * slope)).astype(np.float32)
+
+
+def _opening(inner_upper: np.ndarray, inner_lower: np.ndarray, box: tuple[int, int, int, int],
+             feather: float) -> _Opening | None:
+    """Coverage and distances of the pixels in ``box`` (x0, y0, x1, y1) between the inner lips."""
+    x0, y0, x1, y1 = box
+    o, ex, ey = chain_frame(inner_upper)
+    basis = np.stack([ex, ey], 1)
+    du, dl = (inner_upper - o) @ basis, (inner_lower - o) @ basis
+    qx = np.arange(x0, x1, dtype=np.float32) - np.float32(o[0])
+    qy = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(o[1])
+    u = (qx * np.float32(ex[0]) + qy * np.float32(ex[1])).ravel()
+    v = (qx * np.float32(ey[0]) + qy * np.float32(ey[1])).ravel()
+    vu, nu = _chain_profile(du, u)
+    vl, nl = _chain_profile(dl, u)
+    u0, u1 = float(min(du[:, 0].min(), dl[:, 0].min())), float(max(du[:, 0].max(), dl[:, 0].max()))
+    d_up, d_lo = (v - vu) * nu, (vl - v) * nl
+    f = np.float32(max(feather, 1e-3))
+    a = np.clip(d_up / f + 0.5, 0, 1) * np.clip(d_lo / f + 0.5, 0, 1)
+    a *= np.clip((u - u0) / f + 0.5, 0, 1) * np.clip((u1 - u) / f + 0.5, 0, 1)
+    idx = np.flatnonzero(a > 0)
+    if idx.size == 0:
+        return None
+    ys, xs = np.divmod(idx, x1 - x0)
+    side = (2.0 * u[idx] - (u0 + u1)) / max(u1 - u0, 1e-3)
+    return _Opening(ys + y0, xs + x0, a[idx], side.astype(np.float32), d_up[idx], d_lo[idx])
+
+
+def _light(op: _Opening, k: float) -> np.ndarray:
+    """Ambient light reaching the interior (0..1): a mouth is lit only through its front opening.
+
+    Buccal corridor: toward the corners the cheeks wrap the lateral teeth and the opening subtends
+    ever less of their sky, so light falls roughly as |side|^2.5 (fit to the astronaut's own smile,
+    whose teeth lose ~35 % of their brightness two thirds of the way out and ~75 % at the corners).
+    Lip overhang: the lips shade a band ~0.05 IPD wide inside their edge, the upper lip more (key
+    light from above).
+    """
+    a = np.abs(op.side)
+    corridor = 1.0 - _CORRIDOR * (a * a) * np.sqrt(a)
+    ru = 1.0 - np.clip(op.d_up / max(0.045 * k, 1.0), 0, 1)
+    rl = 1.0 - np.clip(op.d_lo / max(0.04 * k, 1.0), 0, 1)
+    return corridor * (1.0 - 0.3 * ru * ru) * (1.0 - 0.22 * rl * rl)
+
+
+def _teeth_row(x: np.ndarray, bounds: np.ndarray, width_px: float,
+               neck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel (tooth shading, incisal-edge rounding in IPD) for arch coordinate ``x`` (IPD).
+
+    ``neck``: 0 at the incisal edge .. 1 at the gum line. Shading combines a fixed per-tooth tone,
+    the crown's convex labial face (it turns away from the frontal light toward its mesial and
+    distal edges) and a thin, soft interproximal line whose contrast fades as the arch turns the
+    contacts away from the camera. Crowns taper toward the gum (the neck is ~70 % of the crown's
+    width), so the line opens into a darker triangular embrasure there.
+    """
     s = _ARCH_RADIUS * np.arcsin(np.clip(np.abs(x) / _ARCH_RADIUS, 0, 1))
-    k = np.clip(np.searchsorted(bounds, s, side="right") - 1, 0, len(bounds) - 2)
-    lo, hi = bounds[k], bounds[k + 1]
+    i = np.clip(np.searchsorted(bounds, s, side="right") - 1, 0, len(bounds) - 2)  # tooth index
+    lo, hi = bounds[i], bounds[i + 1]
     t = (s - lo) / (hi - lo)
-    # projected distance to the nearest gap, in pixels (foreshortened by the arch)
-    fore = np.sqrt(np.clip(1 - (x / _ARCH_RADIUS) ** 2, 0.05, 1))
-    gap_px = np.minimum(t, 1 - t) * (hi - lo) * width_px * fore
-    gap_shade = 1.0 - 0.2 * np.exp(-((gap_px / 0.5) ** 2))
-    rounding = 0.008 * (2 * t - 1) ** 6 * (1.0 + 0.3 * k)
-    return gap_shade.astype(np.float32), rounding.astype(np.float32)
+    c = 2 * t - 1
+    fore = np.sqrt(np.clip(1 - (x / _ARCH_RADIUS) ** 2, 0.05, 1))  # arch foreshortening
+    width = (hi - lo) * width_px * fore  # the tooth's projected width, pixels
+    n3 = neck * neck * neck
+    gap_px = np.minimum(t, 1 - t) * width - 0.15 * n3 * width
+    g = np.clip(1.0 - gap_px / 0.8, 0, 1)
+    # a photo blurs sub-pixel detail: narrow (small or distant) teeth show fainter contact lines
+    contrast = (0.1 + 0.25 * n3) * np.clip(width / 8.0, 0.3, 1.0)
+    tone = _TOOTH_TONE[i] + np.sign(x) * _TOOTH_SIDE[i]
+    shade = tone * (1.0 - 0.05 * c * c) * (1.0 - contrast * g * g)
+    c2 = c * c
+    rounding = 0.006 * (c2 * c2 * c2) * (1.0 + 0.3 * i)
+    return shade.astype(np.float32), rounding.astype(np.float32)
+
+
+def _mix(col: np.ndarray, layer: np.ndarray, w: np.ndarray) -> None:
+    """In place: ``col`` (N, 3) <- col over-painted by ``layer`` (N, 3) with coverage ``w`` (N,)."""
+    col += (layer - col) * w[:, None]
+
+
+def _cavity(style: MouthStyle, op: _Opening) -> np.ndarray:
+    """Cavity colour (N, 3): palate and throat darkest (furthest from the opening), floor warmer."""
+    t = np.clip(op.d_up / np.maximum(op.d_up + op.d_lo, 1.0), 0, 1)  # 0 at the upper lip .. 1 at the lower
+    throat = np.clip(1.0 - 2.5 * op.side * op.side, 0, 1) * (1.0 - t)
+    shade = (0.55 + 0.45 * t) * (1.0 - 0.3 * throat)
+    return style.cavity * shade[:, None]
+
+
+def _tongue(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float, open_ipd: float) -> _Layer:
+    """The tongue in the jaw frame (IPD, lower incisal edge at y=0).
+
+    At rest the tongue tip lies behind the lower incisors, below their edge; the dorsum rises into
+    view only as the jaw opens (we then look down onto it), so a slightly open mouth hides it.
+    The wet dorsum is lit at its front, darker toward the throat, with a shallow median groove.
+    """
+    rise = float(np.clip(0.4 * (open_ipd - 0.2), -0.03, 0.1))
+    dt = ly + rise - 0.9 * lx * lx  # depth below the dorsum's silhouette
+    sel = np.flatnonzero(dt > 0)
+    lx, dt = lx[sel], dt[sel]
+    cover = np.clip(dt * k / 1.3, 0, 1)
+    front = np.clip(dt / 0.12, 0, 1)
+    shade = 0.3 + 0.7 * front * (2.0 - front)
+    groove = np.clip(1.0 - np.abs(lx) / 0.04, 0, 1)
+    shade *= 1.0 - 0.14 * groove * groove * np.clip(dt / 0.03, 0, 1) * (1.0 - 0.6 * front)
+    spot = np.clip(1.0 - (lx / 0.14) ** 2 - ((dt - 0.06) / 0.04) ** 2, 0, 1)
+    col = style.tongue * shade[:, None]
+    _mix(col, np.broadcast_to(np.float32(235.0), col.shape), 0.25 * spot * spot)
+    return _Layer(sel, cover, col)
+
+
+def _enamel_edge(style: MouthStyle) -> np.ndarray:
+    """Colour of the translucent incisal enamel: a grey-blue mix of tooth and the dark behind it."""
+    cool = np.array([0.9, 0.95, 1.02], np.float32)
+    return (0.55 * style.teeth * cool + 0.45 * style.cavity).astype(np.float32)
+
+
+def _teeth_colour(style: MouthStyle, shade: np.ndarray, cervical: np.ndarray, incisal: np.ndarray) -> np.ndarray:
+    """Tooth colour (N, 3): shaded enamel, warmer/darker at the neck, translucent at the edge.
+
+    The enamel thins toward the gum (cervical third), letting the yellower dentin show; the incisal
+    edge has no dentin behind it and takes on the dark cavity's colour (translucency).
+    """
+    col = style.teeth * (shade * (1.0 - 0.1 * cervical))[:, None]
+    col *= (1.0 - np.float32(0.06) * cervical[:, None] * np.array([0.0, 0.4, 1.0], np.float32))
+    _mix(col, _enamel_edge(style) * shade[:, None], 0.32 * incisal)
+    return col
+
+
+def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float) -> _Layer:
+    """Upper teeth and gum in the skull frame (IPD, origin on the resting lips' contact line)."""
+    gum_line = style.upper_drop - 0.18 * hx * hx - style.upper_height
+    # incisal rounding only shortens a crown: the unrounded edge bounds the pixels worth shading
+    reach = np.minimum(gum_line + style.upper_height - hy, _ARCH_RADIUS * 0.98 - np.abs(hx))
+    sel = np.flatnonzero(reach * k > -0.5)
+    hx, hy, gum_line = hx[sel], hy[sel], gum_line[sel]
+    neck = np.clip(1.0 - (hy - gum_line) / (0.5 * style.upper_height), 0, 1)
+    shade, rnd = _teeth_row(hx, _UPPER_BOUNDS, k, neck)
+    edge = gum_line + style.upper_height - rnd
+    cover = np.clip((edge - hy) * k / 0.9 + 0.5, 0, 1)
+    cover *= np.clip((_ARCH_RADIUS * 0.98 - np.abs(hx)) * k + 0.5, 0, 1)
+    v = np.clip((hy - gum_line) / style.upper_height, 0, 1)  # 0 at the gum, 1 at the incisal edge
+    cervical = np.clip(1.0 - v / 0.35, 0, 1)
+    incisal = np.clip((v - 0.8) / 0.2, 0, 1)
+    col = _teeth_colour(style, shade, cervical, incisal)
+    # wet enamel mirrors the frontal key light: a broad, faint sheen across the central incisors
+    sheen = np.clip(1.0 - (hx / 0.22) ** 2 - ((v - 0.45) / 0.35) ** 2, 0, 1)
+    _mix(col, np.broadcast_to(np.float32(255.0), col.shape), 0.12 * sheen * sheen)
+    gum = np.clip((gum_line - hy) * k / 0.9 + 0.5, 0, 1)
+    gum_shade = 0.8 + 0.2 * np.clip((hy - gum_line) * k / 3.0 + 1.0, 0, 1)
+    _mix(col, style.gum * gum_shade[:, None], gum)
+    return _Layer(sel, cover, col)
+
+
+def _lower_teeth(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float) -> _Layer:
+    """Lower teeth in the jaw frame (IPD, incisal edge at y=0), shaded by the upper row."""
+    base = -0.12 * lx * lx
+    # incisal rounding only lowers the edge: the unrounded crown bounds the pixels worth shading
+    bottom = base + style.lower_height - ly
+    reach = np.minimum(np.minimum(ly - base, bottom), _ARCH_RADIUS * 0.98 - np.abs(lx))
+    sel = np.flatnonzero(reach * k > -0.5)
+    lx, ly, base, bottom = lx[sel], ly[sel], base[sel], bottom[sel]
+    neck = np.clip((ly - base) / (0.5 * style.lower_height) - 1.0, 0, 1)
+    shade, rnd = _teeth_row(lx, _LOWER_BOUNDS, k, neck)
+    edge = base + rnd
+    cover = np.clip((ly - edge) * k / 0.9 + 0.5, 0, 1) * np.clip(bottom * k + 0.5, 0, 1)
+    cover *= np.clip((_ARCH_RADIUS * 0.98 - np.abs(lx)) * k + 0.5, 0, 1)
+    v = np.clip((ly - edge) / style.lower_height, 0, 1)  # 0 at the incisal edge, 1 at the gum
+    cervical = np.clip((v - 0.6) / 0.4, 0, 1)
+    incisal = np.clip(1.0 - v / 0.18, 0, 1)
+    return _Layer(sel, cover, _teeth_colour(style, shade, cervical, incisal) * _LOWER_ROW)
+
+
+def _frame(px: np.ndarray, py: np.ndarray, origin: np.ndarray, R: np.ndarray,
+           k: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates -> head frame (x right, y down) in IPD units about ``origin``."""
+    qx, qy = px - np.float32(origin[0]), py - np.float32(origin[1])
+    r = (R / k).astype(np.float32)
+    return qx * r[0, 0] + qy * r[1, 0], qx * r[0, 1] + qy * r[1, 1]
 
 
 def render_mouth(
@@ -103,60 +313,36 @@ def render_mouth(
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
     if x1 <= x0 or y1 <= y0:
         return
-    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    alpha, below_up, above_low, gap = between_chains_alpha(inner_upper, inner_lower, px, py, feather=0.8)
-    if float(alpha.max()) <= 0.0:
+    # feather ~1 px: the lips' inner edge is anti-aliased like the rest of the (bilinear) warp
+    op = _opening(np.asarray(inner_upper, np.float64), np.asarray(inner_lower, np.float64), (x0, y0, x1, y1), 1.0)
+    if op is None:
         return
     k = head.scale * ipd  # target pixels per IPD
-    # teeth coordinates: head frame (x right, y down), IPD units, origin at the upper incisal edge
+    px, py = op.xs.astype(np.float32), op.ys.astype(np.float32)
     anchor = head.apply(upper_anchor_src[None])[0]
-    qx, qy = px - anchor[0], py - anchor[1]
     Rt = head.R
-    hx = (qx * Rt[0, 0] + qy * Rt[1, 0]) / k
-    hy = (qx * Rt[0, 1] + qy * Rt[1, 1]) / k
+    hx, hy = _frame(px, py, anchor, Rt, k)
     # lower incisal edge: carried by the jaw, but kept 0.03-0.09 IPD above the lower lip's inner
     # edge (the lower lip covers most of the lower teeth unless pulled down)
     down = Rt[:, 1]
-    lip_v = float((inner_lower[len(inner_lower) // 2] - anchor) @ down) / k
+    mid = len(inner_lower) // 2
+    lip_v = float((inner_lower[mid] - anchor) @ down) / k
     jaw_v = float(jaw_shift @ down) / k
     edge_v = float(np.clip(jaw_v - style.lower_show, lip_v - 0.09, lip_v - 0.03))
-    lower_anchor = anchor + jaw_shift + (edge_v + style.lower_show - jaw_v) * k * down
-    lx = ((px - lower_anchor[0]) * Rt[0, 0] + (py - lower_anchor[1]) * Rt[1, 0]) / k
-    ly = ((px - lower_anchor[0]) * Rt[0, 1] + (py - lower_anchor[1]) * Rt[1, 1]) / k
+    lx, ly = _frame(px, py, anchor + jaw_shift + (edge_v - jaw_v) * k * down, Rt, k)
+    open_ipd = float(np.linalg.norm(inner_lower[mid] - inner_upper[mid])) / k
 
-    col = np.empty(px.shape + (3,), np.float32)
-    # cavity: darkest at the back centre
-    depth = np.clip(1.0 - (hx / 0.35) ** 2, 0, 1)
-    col[:] = style.cavity * (1.0 - 0.35 * depth)[..., None]
-    # tongue (follows the jaw), rounded top, darker toward the back
-    t_top = -style.lower_show - 0.075 + 0.9 * lx**2
-    tongue = np.clip((ly - t_top) * k / 1.2, 0, 1)
-    t_shade = 0.55 + 0.45 * np.clip((ly - t_top) / 0.08, 0, 1)
-    col = col * (1 - tongue[..., None]) + (style.tongue * t_shade[..., None]) * tongue[..., None]
-    # lower teeth: from their incisal edge downward
-    lgap, lround = _teeth_row(lx, _LOWER_BOUNDS, k)
-    l_edge = -style.lower_show - 0.12 * lx**2 + lround
-    lower = np.clip((ly - l_edge) * k / 0.9 + 0.5, 0, 1) * np.clip((l_edge + style.lower_height - ly) * k + 0.5, 0, 1)
-    lower *= np.abs(lx) < _ARCH_RADIUS * 0.98
-    l_shade = lgap * (0.35 + 0.6 * np.clip(1 - (lx / _ARCH_RADIUS) ** 2, 0, 1) ** 0.7)
-    col = col * (1 - lower[..., None]) + (style.teeth * (0.92 * l_shade)[..., None]) * lower[..., None]
-    # upper teeth: from the gum line down to the incisal edge (hang from the skull)
-    ugap, uround = _teeth_row(hx, _UPPER_BOUNDS, k)
-    u_edge = style.upper_drop - 0.18 * hx**2 - uround
-    gum_line = u_edge - style.upper_height
-    upper = np.clip((u_edge - hy) * k / 0.9 + 0.5, 0, 1) * (np.abs(hx) < _ARCH_RADIUS * 0.98)
-    gum = np.clip((gum_line - hy) * k / 0.9 + 0.5, 0, 1) * upper
-    u_shade = ugap * (0.45 + 0.6 * np.clip(1 - (hx / _ARCH_RADIUS) ** 2, 0, 1) ** 0.7)
-    u_shade *= 1.0 - 0.08 * np.clip((hy - (u_edge - 0.03)) / 0.03, 0, 1)  # translucent incisal edge
-    tooth_col = style.teeth * u_shade[..., None]
-    tooth_col = tooth_col * (1 - gum[..., None]) + style.gum * gum[..., None]
-    col = col * (1 - upper[..., None]) + tooth_col * upper[..., None]
-    # contact shadow under the lips (ambient occlusion), wider when the mouth is more open
-    occl = np.clip(np.minimum(below_up, above_low) / max(0.035 * k, 0.8), 0, 1)
-    col *= (0.78 + 0.22 * occl)[..., None]
-    a = (alpha * np.float32(strength))[..., None]
-    region = out[y0:y1, x0:x1]
-    region[:] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
+    col = _cavity(style, op)
+    # back to front: tongue, lower teeth, upper teeth (they overlap the lower row's edge)
+    layers = (_tongue(style, lx, ly, k, open_ipd), _lower_teeth(style, lx, ly, k), _upper_teeth(style, hx, hy, k))
+    for layer in layers:
+        col[layer.sel] += (layer.col - col[layer.sel]) * layer.cover[:, None]
+    light = _light(op, k)[:, None]
+    # shadowed parts are lit by light bounced off lips, cheeks and tongue: shadows turn warm
+    col *= light * (1.0 - (1.0 - light) * _SHADOW_WARMTH)
+    a = (op.alpha * np.float32(strength))[:, None]
+    dst = out[op.ys, op.xs]
+    out[op.ys, op.xs] = np.clip(dst + (col - dst) * a + 0.5, 0, 255).astype(np.uint8)
 
 
 def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, lip: np.ndarray,

@@ -1,0 +1,52 @@
+"""Procedural mouth interior: light falls off toward the corners, the tongue hides behind the teeth."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from thinkdraw.render import mouth as MO
+from thinkdraw.render.geometry import Similarity
+
+_IPD = 150.0  # pixels; the synthetic mouth below is 0.8 IPD wide
+_C = np.array([128.0, 128.0])  # resting lips' contact point at the mouth's centre
+
+
+def _lips(up: float, down: float) -> tuple[np.ndarray, np.ndarray]:
+    """(11, 2) inner upper / lower chains, corner to corner: half-ellipses ``up`` / ``down`` px tall."""
+    t = np.linspace(0.0, np.pi, 11)
+    x = _C[0] - 60.0 * np.cos(t)
+    return np.stack([x, _C[1] - up * np.sin(t)], 1), np.stack([x, _C[1] + down * np.sin(t)], 1)
+
+
+def _render(up: float, down: float, jaw_ipd: float) -> np.ndarray:
+    skin, lip, sclera = np.array([200.0, 160.0, 140.0]), np.array([190.0, 110.0, 110.0]), np.array([235.0, 232.0, 228.0])
+    style = MO.make_style(skin, lip, sclera)
+    out = np.full((256, 256, 3), 128, np.uint8)
+    upper, lower = _lips(up, down)
+    MO.render_mouth(out, upper, lower, Similarity.identity(), _C, np.array([0.0, jaw_ipd * _IPD]), _IPD, style, 1.0)
+    return out
+
+
+def _lum(px: np.ndarray) -> np.ndarray:
+    return px.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def test_lateral_teeth_are_darker_than_the_central_incisors() -> None:
+    out = _render(14.0, 40.0, 0.3)
+    row = _lum(out[int(_C[1]) - 2])  # through the upper teeth, just above their incisal edge
+    centre = row[118:139].mean()
+    lateral = np.concatenate([row[84:95], row[162:173]]).mean()  # 0.55-0.75 of the half-width
+    cavity = _lum(out[int(_C[1]) + 12, 118:139]).mean()
+    assert centre > 150  # bright enamel in front of the opening
+    assert cavity + 20 < lateral < 0.75 * centre  # buccal corridor: still teeth, but in shadow
+    assert np.array_equal(out, _render(14.0, 40.0, 0.3))  # deterministic
+
+
+def test_tongue_hidden_when_slightly_open_and_shown_when_wide_open() -> None:
+    def tongue_fraction(out: np.ndarray) -> float:
+        inside = out[np.any(out != 128, axis=2)].astype(np.float64)  # the painted interior
+        r, g, b = inside.T
+        return float(((r > 90) & (r > g + 30) & (r > b + 30)).mean())  # pink, not enamel or cavity
+
+    assert tongue_fraction(_render(8.0, 30.0, 0.1)) < 0.005  # speech-like opening: behind the teeth
+    assert tongue_fraction(_render(14.0, 80.0, 0.55)) > 0.03  # wide open: the dorsum shows
