@@ -38,3 +38,18 @@ def test_folds_darken_beside_nose_and_mouth_only_and_are_deterministic() -> None
     assert ys.min() >= 95 and ys.max() <= 150  # from the nose wings to below the lip corners
     assert not np.any((xs > 90) & (xs < 110))  # never across the philtrum / mouth centre
     assert np.any(xs < 90) and np.any(xs > 110)  # both sides
+
+
+def test_a_jaw_drop_is_not_read_as_a_smile(renderer, astronaut) -> None:
+    """Corner lift is measured against the nose base (skull), not the stomion (which the jaw moves):
+    an open mouth draws no smile folds and does not bring back the photo's own smile folds."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.geometry import Similarity
+
+    rig = Rig(astronaut[1])
+    ident = Similarity.identity()
+    rest = renderer._corner_lift(rig.forward({})[0], ident)
+    for prm in ({"AU26": 1.0, "AU25": 1.0}, {"AU27": 1.0}):
+        lift = renderer._corner_lift(rig.forward(prm)[0], ident)
+        assert rest - 0.06 < lift < rest + 0.005  # the jaw may pull the corners down a little, never up
+    assert renderer._corner_lift(rig.forward({"AU12L": 1.0, "AU12R": 1.0})[0], ident) > rest + 0.05

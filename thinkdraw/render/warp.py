@@ -74,6 +74,10 @@ class RenderConfig:
     cheek_edge: float = 40.0  # deviation from the low-pass (0-255) above which a structure is kept, gone by 2x
 
 
+SUBNASALE = 2
+"""MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
+
+
 def _landmarks_of(portrait: Any) -> np.ndarray:
     lm = portrait.landmarks if hasattr(portrait, "landmarks") else portrait
     lm = np.asarray(lm, dtype=np.float64)
@@ -411,10 +415,12 @@ class Renderer:
         return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _corner_lift(self, lm: np.ndarray, head: Similarity) -> float:
-        """Mean height of the lip corners above the stomion, in source IPDs (smile > 0)."""
+        """Mean height of the lip corners relative to the nose base, in source IPDs (higher = more of
+        a smile). The nose base is fixed to the skull, so a jaw drop (which lowers the stomion, not
+        the corners) does not read as a smile; compare values of one face only."""
         up = -head.R[:, 1]  # the head's "up" direction in the image
-        stomion = (lm[M.UPPER_LIP_MID, :2] + lm[M.LOWER_LIP_MID, :2]) / 2.0
-        lift = [float((lm[c, :2] - stomion) @ up) for c in M.MOUTH_CORNERS]
+        base = lm[SUBNASALE, :2]
+        lift = [float((lm[c, :2] - base) @ up) for c in M.MOUTH_CORNERS]
         return float(np.mean(lift)) / (self.ipd * head.scale)
 
     def _build_fold_plate(self) -> None:
