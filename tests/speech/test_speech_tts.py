@@ -117,3 +117,13 @@ def test_piper_several_sentences_numbers(speech_dir):
     assert not tr.warnings
     ends = [p.end for p in tr.phonemes]
     assert ends == sorted(ends) and abs(ends[-1] - tr.duration) < 1e-3
+
+
+def test_speak_shows_a_stage_bar_only_when_asked(tmp_path, capsys):
+    from thinkdraw.speech.tts import synthesize
+
+    synthesize("One two three.", tmp_path / "a.wav", None, "espeak", progress=True)
+    shown = capsys.readouterr().err
+    assert "speak: espeak voice" in shown and "speak: prosody" in shown
+    synthesize("One two three.", tmp_path / "b.wav", None, "espeak", progress=False)
+    assert "speak" not in capsys.readouterr().err

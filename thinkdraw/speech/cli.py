@@ -31,7 +31,7 @@ def _speak(args: argparse.Namespace) -> int:
 
     if not str(args.output).lower().endswith(".wav"):
         raise InputError(f"output must be a .wav file: {args.output}")
-    track = synthesize(args.text, args.output, emotion=args.emotion, voice=args.voice)
+    track = synthesize(args.text, args.output, emotion=args.emotion, voice=args.voice, progress=sys.stderr.isatty())
     _emit(track, args.json)
     return 0
 

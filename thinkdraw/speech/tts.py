@@ -327,6 +327,7 @@ def synthesize(
     out_wav: str | Path,
     emotion: Any = None,
     voice: Voice = "auto",
+    progress: bool = False,
 ) -> SpeechTrack:
     """Say ``text`` into ``out_wav`` (16-bit PCM, written atomically) -> SpeechTrack.
 
@@ -334,6 +335,7 @@ def synthesize(
     voice: 'piper' (neural en-US; aligned with pocketsphinx), 'espeak' (phoneme events), or
     'auto' (piper for Latin-script text, espeak for CJK and other scripts; espeak if piper fails).
     espeak output is deterministic; piper's is not (noise sampled inside its ONNX graph).
+    progress: show a stage bar (voice, write, prosody, align) on stderr.
     """
     text = _check_text(text)
     if voice not in ("piper", "espeak", "auto"):
@@ -348,7 +350,9 @@ def synthesize(
     elif voice == "piper" and lang:
         warnings.append(f"the piper voice speaks English only: text in '{lang}' spoken by espeak-ng")
         use = "espeak"
+    bar = _stage_bar(progress)
     t0 = time.perf_counter()
+    bar.set_description(f"speak: {use} voice")
     if use == "piper":
         try:
             audio, sr, spans = _piper_audio(text, tg)
@@ -362,13 +366,21 @@ def synthesize(
     if use == "espeak":
         audio, sr, words, phonemes = _espeak_track(text, tg, lang or "en-us")
     synth_s = time.perf_counter() - t0
+    bar.update(1)
+    bar.set_description("speak: write")
     out_wav = Path(out_wav)
     write_wav(out_wav, audio, sr)
+    bar.update(1)
+    bar.set_description("speak: prosody")
     x16 = resample(audio, sr, TARGET_RATE)
     arrays = pros.analyse(x16)
+    bar.update(1)
     if use == "piper":
+        bar.set_description("speak: align")
         words, phonemes, align_warnings = _align_spans(audio, sr, spans)
         warnings += align_warnings
+    bar.update(1)
+    bar.close()
     duration = len(audio) / sr
     if not np.any(np.abs(audio) > 1e-4):
         warnings.append("the voice produced silence")
@@ -386,3 +398,11 @@ def synthesize(
         emotion={"label": affect.label, "valence": affect.valence, "arousal": affect.arousal, "intensity": affect.intensity},
         prosody_targets={"rate": tg.rate, "pitch_st": tg.pitch_st, "pitch_range": tg.pitch_range, "gain_db": tg.gain_db},
     )
+
+
+def _stage_bar(enabled: bool):  # noqa: ANN202
+    """A 4-stage tqdm bar on stderr, or a do-nothing stand-in."""
+    from tqdm import tqdm
+
+    return tqdm(total=4, unit="stage", leave=False, disable=not enabled,
+                bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]")
