@@ -74,9 +74,10 @@ OWN_JAW_RIDGE = 0.02
 NEUTRAL_CORNER_OFFSET = -0.01
 """Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
 
-# Stable points for the first head-pose fit (eye corners, nose bridge/tip, forehead, temples).
-# (MediaPipe's forehead points are extrapolated from the brows, so they are not used.)
-RIG_ANCHORS: tuple[int, ...] = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356,
+# Stable points for the first head-pose fit (eye corners, nose dorsum/tip, temples, cheekbones):
+# no AU of rig.yaml moves them by more than ~0.01 IOD. Not used: MediaPipe's forehead points
+# (extrapolated from the brows) and 168 at the nose root (the glabella skin moves with AU1/AU4).
+RIG_ANCHORS: tuple[int, ...] = (33, 133, 263, 362, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356,
                                 93, 323)
 ANCHOR_EXTRA_WEIGHT = 4.0  # anchors count this much more than other points in later pose fits
 # Matched lid pairs (upper, lower) per eye, corners excluded.
