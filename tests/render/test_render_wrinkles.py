@@ -30,7 +30,8 @@ def test_furrows_appear_between_brows_only_and_are_deterministic() -> None:
     WR.draw_furrows(b, _lm(24.0), 100.0, src_gap)
     assert s == 1.0 and np.array_equal(a, b)
     changed = np.argwhere(np.any(a != img, axis=2))
-    assert len(changed) > 0 and a.min() < 180 and a.max() <= 180  # darkening only
+    assert len(changed) > 0 and a.min() < 160  # furrow shadows
+    assert a.max() <= 180 * 1.06  # only a faint highlight on the skin bunched between them
     ys, xs = changed[:, 0], changed[:, 1]
     assert xs.min() >= 85 and xs.max() <= 115  # between the inner brows
     assert ys.min() >= 55 and ys.max() <= 80  # from the brow line downwards

@@ -12,7 +12,8 @@ import numpy as np
 
 INNER_BROWS = (55, 285)  # MediaPipe face-mesh inner brow ends (left, right in the image)
 FURROW_FULL_IPD = 0.05  # gap shrink (IPDs) that gives full-strength furrows
-FURROW_DARKEN = 0.22  # multiplicative darkening at a furrow's centre line at full strength
+FURROW_DARKEN = 0.2  # multiplicative darkening at a furrow's centre line at full strength
+FURROW_BULGE = 0.05  # brightening of the skin bunched between the furrows at full strength
 
 
 def brow_gap(lm: np.ndarray, ipd: float) -> float:
@@ -27,11 +28,14 @@ def furrow_strength(src_gap: float, lm: np.ndarray, ipd_now: float) -> float:
 
 def furrow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
                 strength: float) -> np.ndarray:
-    """(h, w) multiplicative gain (<= 1) with two vertical glabellar furrows.
+    """(h, w) multiplicative gain with two vertical glabellar furrows.
 
     ``origin``: (x0, y0) of the window in image pixels; ``lm`` the target landmarks (pixels);
     ``ipd`` the current interpupillary distance (pixels). Furrows run down from the inner-brow
-    line at 1/3 and 2/3 of the gap, Gaussian across (sigma 0.012 IPD) and feathered along.
+    line at 1/3 and 2/3 of the gap, a little apart at the top (they follow the corrugators' pull
+    toward the nose root). Each is a crease: a narrow soft shadow (Gaussian across, sigma 0.018
+    IPD) with the bunched skin between the two furrows lit a little (FURROW_BULGE), so it reads
+    as folded skin rather than a drawn line.
     """
     h, w = shape
     gain = np.ones((h, w), np.float32)
@@ -43,16 +47,24 @@ def furrow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray,
     if down[1] < 0:
         down = -down
     py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
-    length, sig = 0.16 * ipd, max(0.012 * ipd, 0.6)
+    length, sig = 0.17 * ipd, max(0.018 * ipd, 0.9)
+    mid = (a + b) / 2.0
     dark = np.zeros((h, w), np.float32)
     for f in (1.0 / 3.0, 2.0 / 3.0):
         top = a + f * (b - a) - down * 0.02 * ipd
         rx, ry = px - top[0], py - top[1]
         along = rx * down[0] + ry * down[1]
-        acr = rx * across[0] + ry * across[1]
+        # the furrow leans toward the midline as it runs down (spread 0.15 of its length)
+        lean = 0.15 * np.clip(along, 0, length) * np.sign(float((mid - top) @ across))
+        acr = rx * across[0] + ry * across[1] - lean
         env = np.clip(along / (0.3 * length), 0, 1) * np.clip((length - along) / (0.5 * length), 0, 1)
         dark = np.maximum(dark, env * np.exp(-0.5 * (acr / sig) ** 2))
-    return 1.0 - FURROW_DARKEN * strength * dark
+    rx, ry = px - mid[0], py - mid[1]
+    along = rx * down[0] + ry * down[1]
+    acr = rx * across[0] + ry * across[1]
+    env = np.clip(along / (0.3 * length), 0, 1) * np.clip((length - along) / (0.5 * length), 0, 1)
+    bulge = env * np.exp(-0.5 * (acr / (0.6 * sig + 0.06 * float(np.linalg.norm(b - a)))) ** 2) * (1.0 - dark)
+    return 1.0 - FURROW_DARKEN * strength * dark + FURROW_BULGE * strength * bulge
 
 
 def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float) -> float:
@@ -68,8 +80,19 @@ def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float
     if x1 <= x0 or y1 <= y0:
         return 0.0
     g = furrow_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * g[..., None] + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
     return s
+
+
+SHADOW_TINT = np.array([0.8, 1.0, 1.12], np.float32)
+"""Per-channel share (R, G, B) of a crease shadow: light scattered under skin keeps shadows warm,
+so a fold darkens blue and green more than red (a grey shadow reads as a pencil mark)."""
+
+
+def _warm(gain: np.ndarray) -> np.ndarray:
+    """(h, w) gain -> (h, w, 3): shadows (< 1) tinted warm, highlights (> 1) neutral."""
+    d = 1.0 - gain[..., None]
+    return np.where(d > 0, 1.0 - d * SHADOW_TINT, 1.0 - d).astype(np.float32)
 
 
 # AU12 (lip corner puller) with AU6 (cheek raiser) deepens the nasolabial furrow: the skin
@@ -143,7 +166,7 @@ def draw_folds(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float)
     if x1 <= x0 or y1 <= y0:
         return
     g = fold_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, strength)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * g[..., None] + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
 
 
 # AU1 (inner brow raiser) + AU2 (outer brow raiser) push the forehead skin up into horizontal
@@ -216,5 +239,5 @@ def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: floa
     if x1 <= x0 or y1 <= y0:
         return 0.0
     g = lines_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * g[..., None] + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
     return s
