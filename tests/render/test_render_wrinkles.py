@@ -41,3 +41,26 @@ def test_strength_grows_with_brow_motion() -> None:
     src_gap = WR.brow_gap(_lm(30.0), 100.0)
     s = [WR.furrow_strength(src_gap, _lm(g), 100.0) for g in (30.0, 28.0, 27.0, 20.0)]
     assert s[0] == 0.0 and 0 < s[1] < s[2] < s[3] == 1.0
+
+
+def test_crows_feet_follow_the_cheek_raiser_only(astronaut) -> None:
+    """AU6 (cheek raiser) draws crow's feet beside the outer eye corners; AU7 (lid tightener, no
+    cheek lift) and the rest face draw none."""
+    from thinkdraw.face.rig import Rig
+
+    img, portrait = astronaut
+    rig = Rig(portrait)
+    lm = portrait.landmarks
+    ipd = float(np.linalg.norm(lm[468, :2] - lm[473, :2]))
+    src = WR.cheek_rise(lm, ipd)
+    assert WR.crow_strength(src, rig.forward({})[0], ipd) == 0.0
+    assert WR.crow_strength(src, rig.forward({"AU7": 1.0})[0], ipd) == 0.0
+    t = rig.forward({"AU6": 1.0})[0]
+    assert WR.crow_strength(src, t, ipd) > 0.9
+    out = np.full_like(img, 200)
+    assert WR.draw_crows_feet(out, t, ipd, src) > 0.9
+    changed = np.argwhere(np.any(out != 200, axis=2))
+    assert len(changed) > 0 and out.min() < 185
+    xs = changed[:, 1]
+    inner = sorted([lm[133, 0], lm[362, 0]])
+    assert not np.any((xs > inner[0]) & (xs < inner[1]))  # nothing between the eyes: lateral only

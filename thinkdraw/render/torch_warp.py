@@ -4,7 +4,8 @@ The same piecewise-affine backward warp as :mod:`thinkdraw.render.warp`, batched
 for every (frame, triangle, lattice cell in the triangle's box) the barycentric test and affine
 map are evaluated as one tensor expression; the dense map is upsampled from the lattice and one
 ``grid_sample`` warps the whole batch. The small overlays (mouth interior, irises, lids) are then
-drawn per frame by the numpy renderer, which is cheap (they cover a few thousand pixels).
+drawn per frame by the numpy renderer, which is cheap (they cover a few thousand pixels), and so
+is a rigid glasses frame (glasses.py) on top of the warped face plate.
 Torch is imported only here.
 """
 
@@ -36,7 +37,9 @@ class TorchRenderer:
         self.H, self.W = H, W
         s = self.step
         self.nw, self.nh = (W - 1) // s + 2, (H - 1) // s + 2
-        self.image = torch.from_numpy(renderer.image).to(self.device).permute(2, 0, 1).float()[None]
+        # the face plate (the portrait itself unless a glasses frame was cut out: the frame is
+        # composited by the overlays, so ``render_batch(overlays=False)`` shows the bare plate)
+        self.image = torch.from_numpy(np.ascontiguousarray(renderer.plate)).to(self.device).permute(2, 0, 1).float()[None]
         self.tris = torch.from_numpy(renderer.tris).to(self.device)
         self.src = torch.from_numpy(renderer.src).to(self.device, torch.float32)
 

@@ -29,6 +29,7 @@ from scipy.spatial import Delaunay
 from thinkdraw.errors import InputError
 from thinkdraw.face import mesh as M
 from thinkdraw.render import eyes as E
+from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
@@ -58,8 +59,9 @@ class RenderConfig:
     border_points: int = 6  # support points per image side (fixed)
     move_eps: float = 1e-3  # vertex displacement (pixels) below which a vertex counts as still
     mouth: bool = True  # draw the mouth interior where the lips part
-    wrinkles: bool = True  # AU4 glabellar furrows derived from the inner-brow motion (wrinkles.py)
+    wrinkles: bool = True  # landmark-driven creases (wrinkles.py): AU4 furrows, AU12 folds, AU1/2 forehead lines, AU6 crow's feet
     eyes: bool = True  # redraw irises that moved (gaze)
+    glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
@@ -234,6 +236,11 @@ class Renderer:
         self.src_lift = self._corner_lift(lm, Similarity.identity())
         self.src_brow_gap = WR.brow_gap(lm, self.ipd)
         self.src_brow_height = WR.brow_height(lm, self.ipd)
+        self.src_cheek_rise = WR.cheek_rise(lm, self.ipd)
+        # spectacles: the mesh warps a face plate with the frame inpainted; the frame is drawn
+        # on top, moved by the head's rigid motion only (see overlay)
+        self.glasses = GL.detect(img, lm, self.ipd) if self.config.glasses else None
+        self.plate = GL.face_plate(img, self.glasses, self.ipd) if self.glasses is not None else img
         self._build_fold_plate()
         # eyes: clean plate and iris textures
         self.clean = img.copy()
@@ -322,7 +329,7 @@ class Renderer:
         region, mx, my, dst, head = self.maps(lm)
         out = self.image.copy()
         if mx is not None:
-            out[region.slices()] = cv2.remap(self.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            out[region.slices()] = cv2.remap(self.plate, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.overlay(out, lm, region, mx, my, dst, head)
         return out
 
@@ -362,7 +369,8 @@ class Renderer:
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
                 my: np.ndarray | None, dst: np.ndarray, head: Similarity) -> None:
-        """Draw mouth interior, moved irises and closing lids onto a warped frame (in place)."""
+        """Draw mouth interior, moved irises, closing lids and a rigid glasses frame onto a warped
+        frame (in place)."""
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         if self.config.mouth:
             self._close_mouth(out, t, head, region, mx, my)
@@ -372,12 +380,15 @@ class Renderer:
             WR.draw_furrows(out, t, self.ipd * head.scale, self.src_brow_gap)
             WR.draw_folds(out, t, self.ipd * head.scale, WR.fold_strength(self.src_lift, self._corner_lift(t, head)))
             WR.draw_lines(out, t, self.ipd * head.scale, self.src_brow_height)
+            WR.draw_crows_feet(out, t, self.ipd * head.scale, self.src_cheek_rise)
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
         if self.config.lids:
             for lid in self.lids:
                 rest = head.apply(self.landmarks[list(lid.upper_ids)])
                 E.draw_lid(out, lid, t, rest, head.scale, self.ipd)
+        if self.glasses is not None and mx is not None:  # in front of everything the face did
+            GL.composite(out, self.glasses, GL.frame_motion(self.landmarks, t))
 
     def render_batch(self, landmarks: np.ndarray) -> np.ndarray:
         """(T, 478, 2|3) pixels -> (T, H, W, 3) uint8."""

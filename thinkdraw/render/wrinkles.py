@@ -241,3 +241,80 @@ def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: floa
     g = lines_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
     out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
     return s
+
+
+# AU6 (cheek raiser, orbicularis oculi pars orbitalis) gathers the skin at the outer eye corners
+# into crow's-feet wrinkles that radiate from the lateral canthus, and pushes the infraorbital
+# skin up (Ekman, Friesen & Hager 2002, FACS Manual, AU6 appearance changes). AU7 (pars palpebralis)
+# tightens the lids without them, so the strength comes from the cheek rise, not the lid rise.
+OUTER_CANTHI = (33, 263)  # outer eye corners per side (image left, right)
+CHEEK_POINTS = ((117, 118, 50), (346, 347, 280))  # cheek-surface points below each eye
+CROW_FULL_IPD = 0.05  # cheek rise relative to the outer eye corner (IPDs) that gives full lines
+CROW_DARKEN = 0.22  # multiplicative darkening on a line's centre at full strength
+CROW_ANGLES = (-28.0, -8.0, 12.0)  # line directions (degrees from the eye's outward axis, + = down)
+
+
+def _eye_axes(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (across: image-left canthus -> image-right canthus, up: toward the forehead)."""
+    across = lm[OUTER_CANTHI[1], :2] - lm[OUTER_CANTHI[0], :2]
+    across = across / max(float(np.linalg.norm(across)), 1e-6)
+    up = np.array([across[1], -across[0]])  # image y points down
+    return across, up
+
+
+def cheek_rise(lm: np.ndarray, ipd: float) -> float:
+    """Height of the cheek surface below each eye relative to its outer corner (IPDs, up > 0),
+    averaged over both sides. ``lm``: (N, >=2) pixels. Compare values of one face only."""
+    _, up = _eye_axes(lm)
+    h = [float(((lm[list(c), :2] - lm[k, :2]) @ up).mean()) for k, c in zip(OUTER_CANTHI, CHEEK_POINTS)]
+    return float(np.mean(h)) / max(ipd, 1e-6)
+
+
+def crow_strength(src_rise: float, lm: np.ndarray, ipd_now: float) -> float:
+    """0..1 from how far the cheeks rose toward the eyes beyond the portrait's own (AU6)."""
+    return float(np.clip((cheek_rise(lm, ipd_now) - src_rise) / CROW_FULL_IPD, 0.0, 1.0))
+
+
+def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+              strength: float) -> np.ndarray:
+    """(h, w) multiplicative gain (<= 1) with crow's-feet lines fanning out from both outer canthi.
+
+    Lines start 0.04 IPD beyond the canthus and run 0.2 IPD outward at CROW_ANGLES, thin
+    (Gaussian across, sigma 0.009 IPD, at least 0.5 px), strongest in their middle.
+    """
+    h, w = shape
+    gain = np.ones((h, w), np.float32)
+    if strength <= 0.0:
+        return gain
+    across, up = _eye_axes(lm)
+    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
+    length, sig = 0.2 * ipd, max(0.011 * ipd, 0.6)
+    dark = np.zeros((h, w), np.float32)
+    for k, outward in ((OUTER_CANTHI[0], -across), (OUTER_CANTHI[1], across)):
+        start = lm[k, :2] + outward * 0.04 * ipd
+        for deg in CROW_ANGLES:
+            th = np.deg2rad(deg)
+            d = outward * np.cos(th) - up * np.sin(th)  # + angle = downward
+            rx, ry = px - start[0], py - start[1]
+            along = rx * d[0] + ry * d[1]
+            acr = -rx * d[1] + ry * d[0]
+            env = np.clip(along / (0.25 * length), 0, 1) * np.clip((length - along) / (0.45 * length), 0, 1)
+            dark = np.maximum(dark, env * np.exp(-0.5 * (acr / sig) ** 2))
+    return 1.0 - CROW_DARKEN * strength * dark
+
+
+def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: float) -> float:
+    """Darken AU6 crow's feet on ``out`` (H, W, 3) uint8 in place; returns the strength used."""
+    s = crow_strength(src_rise, lm, ipd_now)
+    if s <= 0.0:
+        return 0.0
+    H, W = out.shape[:2]
+    pts = lm[list(OUTER_CANTHI), :2]
+    pad = 0.3 * ipd_now + 3
+    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
+    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    g = crow_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
+    return s

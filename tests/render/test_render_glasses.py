@@ -1,0 +1,143 @@
+"""Rigid eyeglasses: the gate, an unchanged no-glasses portrait, a frame that ignores the brows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from render_edits import close_eyes, jaw_drop, smile
+
+from thinkdraw.face import mesh as M
+from thinkdraw.render import glasses as GL
+from thinkdraw.render.warp import Renderer, RenderConfig
+
+BROWS_UP = {"AU1": 1.0, "AU2L": 1.0, "AU2R": 1.0}
+
+
+@pytest.fixture(scope="module")
+def grace():
+    """(image, Portrait, Rig) of matplotlib's grace_hopper (dark browline glasses)."""
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.samples import load_sample
+
+    img = load_sample("grace_hopper")
+    portrait = analyze_portrait(img)
+    return img, portrait, Rig(portrait)
+
+
+@pytest.fixture(scope="module")
+def grace_renderer(grace):
+    return Renderer(grace[0], grace[1])
+
+
+def _ipd(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(lm[468, :2] - lm[473, :2]))
+
+
+def _frame_mask(r: Renderer) -> np.ndarray:
+    """The detected frame core as a full-image boolean mask."""
+    m = np.zeros((r.H, r.W), bool)
+    m[r.glasses.win.slices()] = r.glasses.core > 0
+    return m
+
+
+def _dark_centroid(img: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """Centroid (x, y) of the near-black rim pixels inside ``sel``, weighted by darkness."""
+    w = np.clip(80.0 - img.min(2).astype(float), 0, None) * sel
+    ys, xs = np.mgrid[0 : img.shape[0], 0 : img.shape[1]]
+    return np.array([(w * xs).sum(), (w * ys).sum()]) / w.sum()
+
+
+def test_gate(grace, astronaut):
+    g_img, g_por, _ = grace
+    a_img, a_por = astronaut
+    g_lm = np.asarray(g_por.landmarks)[:, :2]
+    a_lm = np.asarray(a_por.landmarks)[:, :2]
+    g_ok, g_score, g_dip = GL.has_glasses(g_img, g_lm, _ipd(g_lm))
+    a_ok, a_score, a_dip = GL.has_glasses(a_img, a_lm, _ipd(a_lm))
+    assert g_ok and not a_ok
+    # both features with a margin (measured: grace 13.3 / 0.64, astronaut 2.5 / 0.01)
+    assert g_score > 1.5 * GL.GATE_SCORE and a_score < 0.6 * GL.GATE_SCORE, (g_score, a_score)
+    assert g_dip > 2 * GL.GATE_DIP and a_dip < 0.5 * GL.GATE_DIP, (g_dip, a_dip)
+    assert GL.detect(g_img, g_lm, _ipd(g_lm)) is not None
+    assert GL.detect(a_img, a_lm, _ipd(a_lm)) is None
+
+
+def test_no_glasses_portrait_renders_unchanged(renderer, astronaut):
+    img, portrait = astronaut
+    assert renderer.glasses is None
+    off = Renderer(img, portrait, RenderConfig(glasses=False))
+    lm = np.asarray(portrait.landmarks, dtype=np.float64)
+    moved = lm.copy()
+    moved[:, :2] = (moved[:, :2] - 256.0) @ np.array([[0.996, -0.087], [0.087, 0.996]]).T + 259.0  # head roll + shift
+    for t in (lm, smile(lm), close_eyes(jaw_drop(lm)), moved):
+        assert np.array_equal(renderer.render(t), off.render(t))
+
+
+def test_frame_mask_is_the_upper_frame(grace_renderer, grace):
+    r = grace_renderer
+    lm = np.asarray(grace[1].landmarks)[:, :2]
+    m = _frame_mask(r)
+    ipd = _ipd(lm)
+    assert m.sum() > 0.3 * ipd * ipd  # both top rims and the bridge, not a few specks
+    ys, xs = np.nonzero(m)
+    # spans from beyond one outer eye corner to beyond the other, crossing the bridge
+    assert xs.min() < lm[33, 0] - 0.2 * ipd and xs.max() > lm[263, 0] + 0.2 * ipd
+    assert m[int(lm[168, 1]) - 8 : int(lm[168, 1]) + 8, int(lm[168, 0])].any()
+    # nothing of the eye openings, nothing below the lower lids (wrinkles seen through the lens)
+    for ids in (M.RIGHT_EYE_LOWER, M.LEFT_EYE_LOWER):
+        for x, y in lm[list(ids)]:
+            assert not m[int(y) + 2 :, int(x)].any()
+
+
+def test_rim_stays_while_brows_rise(grace_renderer, grace):
+    img, portrait, rig = grace
+    r = grace_renderer
+    src_lm = np.asarray(portrait.landmarks)[:, :2]
+    t = rig.forward(BROWS_UP)[0]
+    brows = list(M.RIGHT_BROW + M.LEFT_BROW)
+    lift = float(np.mean(src_lm[brows, 1] - t[brows, 1]))
+    assert lift > 4.0  # the brows really move several pixels
+    sel = _frame_mask(r)
+    out = r.render(t)
+    shift = np.linalg.norm(_dark_centroid(out, sel) - _dark_centroid(img, sel))
+    assert shift < 1.0, shift
+    # without the feature the rim rides up with the brows (the test sees the bend)
+    bent = Renderer(img, portrait, RenderConfig(glasses=False)).render(t)
+    assert np.linalg.norm(_dark_centroid(bent, sel) - _dark_centroid(img, sel)) > 2.0
+
+
+def test_rim_follows_head_motion(grace_renderer, grace):
+    img, portrait, rig = grace
+    r = grace_renderer
+    t = rig.forward({"tx": 0.05, "AU1": 1.0})[0]
+    sel = _frame_mask(r)
+    head = GL.frame_motion(np.asarray(portrait.landmarks), t)
+    assert np.abs(head.t).max() > 3.0
+    out = r.render(t)
+    ys, xs = np.nonzero(sel)
+    moved = np.zeros_like(sel)
+    p = np.round(head.apply(np.stack([xs, ys], 1))).astype(int)
+    ok = (p[:, 0] >= 0) & (p[:, 0] < r.W) & (p[:, 1] >= 0) & (p[:, 1] < r.H)
+    moved[p[ok, 1], p[ok, 0]] = True
+    expect = _dark_centroid(img, sel) @ (head.scale * head.R).T + head.t
+    assert np.linalg.norm(_dark_centroid(out, moved) - expect) < 1.0
+
+
+def test_identity_render_is_the_source_with_glasses(grace_renderer, grace):
+    img, portrait, _ = grace
+    assert grace_renderer.glasses is not None
+    assert np.array_equal(grace_renderer.render(np.asarray(portrait.landmarks, dtype=np.float64)), img)
+
+
+def test_torch_keeps_the_rim(grace, grace_renderer):
+    pytest.importorskip("torch")
+    from thinkdraw.render.torch_warp import TorchRenderer
+
+    img, portrait, rig = grace
+    r = grace_renderer
+    seq = np.stack([np.asarray(portrait.landmarks, dtype=np.float64), rig.forward(BROWS_UP)[0]])
+    b = TorchRenderer(r, "cpu").render_batch(seq)
+    sel = _frame_mask(r)
+    assert np.abs(b[0].astype(int) - img).max() <= 1
+    assert np.linalg.norm(_dark_centroid(b[1], sel) - _dark_centroid(img, sel)) < 1.0
