@@ -168,3 +168,21 @@ def test_painting_and_opencv_pencil_sketch(astronaut, analyzer, astro_portrait):
         d = np.linalg.norm(p.landmarks[:, :2] - astro_portrait.landmarks[:, :2], axis=1)
         assert np.median(d) < 8
     assert analyze_portrait(sketch, analyzer=analyzer).meta["pass"] != "plain"  # found by a retry
+
+
+@pytest.mark.parametrize("native_logs", [False, True])
+def test_mediapipe_start_up_chatter_is_silenced(native_logs):
+    """MediaPipe's C++ start-up lines (absl, XNNPACK) go straight to fd 2; the CLI hides them
+    unless THINKDRAW_NATIVE_LOGS is set."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "THINKDRAW_NATIVE_LOGS"}
+    if native_logs:
+        env["THINKDRAW_NATIVE_LOGS"] = "1"
+    res = subprocess.run([sys.executable, "-m", "thinkdraw.cli", "face", "astronaut", "--json"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    chatter = ("XNNPACK" in res.stderr) or ("absl" in res.stderr) or ("inference_feedback" in res.stderr)
+    assert chatter == native_logs, res.stderr

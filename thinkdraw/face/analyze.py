@@ -12,7 +12,10 @@ searched in overlapping square windows; duplicates are merged.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -89,6 +92,34 @@ class Portrait:
             raise InputError(f"invalid portrait data: {exc}") from None
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr(enabled: bool = True):
+    """Silence file descriptor 2 while MediaPipe's C++ layer starts up.
+
+    MediaPipe's graph and TFLite runtime log a few absl lines ("All log messages before
+    absl::InitializeLog() ...", "Created TensorFlow Lite XNNPACK delegate ...", feedback-tensor
+    warnings) straight to fd 2 when a FaceMesh is built and on its first inference. They are not
+    errors, and a Python-level redirect cannot catch them. Failures still reach the caller as
+    exceptions. Set THINKDRAW_NATIVE_LOGS=1 to see them.
+    """
+    if not enabled or os.environ.get("THINKDRAW_NATIVE_LOGS"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters, some test runners)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class FaceAnalyzer:
     """Holds MediaPipe FaceMesh instances (built once, reused). Not thread-safe per call; a lock
     serialises calls."""
@@ -96,21 +127,24 @@ class FaceAnalyzer:
     def __init__(self, config: AnalyzeConfig | None = None) -> None:
         self.config = config or AnalyzeConfig()
         self._meshes: dict[float, Any] = {}
+        self._warm: set[float] = set()  # meshes that have run once (native start-up logs done)
         self._lock = threading.Lock()
 
     def _mesh(self, confidence: float):
         if confidence not in self._meshes:
             try:
-                import mediapipe as mp
+                with _quiet_native_stderr():
+                    import mediapipe as mp
             except ImportError as exc:  # pragma: no cover - dependency problem
                 raise BackendError(f"mediapipe is not installed: {exc}") from None
             try:
-                fm = mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=True,
-                    refine_landmarks=True,
-                    max_num_faces=self.config.max_faces,
-                    min_detection_confidence=confidence,
-                )
+                with _quiet_native_stderr():
+                    fm = mp.solutions.face_mesh.FaceMesh(
+                        static_image_mode=True,
+                        refine_landmarks=True,
+                        max_num_faces=self.config.max_faces,
+                        min_detection_confidence=confidence,
+                    )
             except AttributeError:
                 raise BackendError(
                     "this mediapipe has no legacy solutions.face_mesh (use mediapipe < 0.10.30)"
@@ -122,7 +156,10 @@ class FaceAnalyzer:
         """(H, W, 3) uint8 -> list of (478, 3) landmarks in this image's pixel frame."""
         with self._lock, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*GetPrototype\(\) is deprecated")
-            res = self._mesh(confidence).process(np.ascontiguousarray(rgb))
+            fm = self._mesh(confidence)
+            with _quiet_native_stderr(confidence not in self._warm):
+                res = fm.process(np.ascontiguousarray(rgb))
+            self._warm.add(confidence)
         if not res.multi_face_landmarks:
             return []
         h, w = rgb.shape[:2]
