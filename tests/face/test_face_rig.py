@@ -320,3 +320,19 @@ def test_lower_lip_never_folds_over_the_chin(grace_portrait, params):
     assert np.all(np.sign(signed_area(x, chin_tris)) == np.sign(signed_area(canon, chin_tris)))
     for lip, skin in ((17, 18), (84, 83), (314, 313), (18, 200)):
         assert x[skin, 1] > x[lip, 1]  # y down: the skin row stays below the lip
+
+
+@pytest.mark.parametrize("params", [{"AU24": 1.0}, {"AU28": 1.0}, {"AU23": 1.0, "AU24": 1.0}, {"AU17": 1.0, "AU24": 1.0}])
+def test_pressed_lips_thin_but_never_fold(grace_portrait, params):
+    """Pressing (AU24) or sucking in (AU28) the lips thins their red; no ring of the lip may pass
+    the ring inside it (it used to: a stepped dark seam along the mouth)."""
+    from thinkdraw.face.rig import LOWER_LIP_COLUMNS, UPPER_LIP_COLUMNS
+
+    x = Rig(grace_portrait).forward(params)[0]  # pixels, y down
+    for col in UPPER_LIP_COLUMNS:
+        assert np.all(np.diff(x[list(col), 1]) < 0), col  # each ring above the one inside it
+    for col in LOWER_LIP_COLUMNS:
+        assert np.all(np.diff(x[list(col), 1]) > 0), col
+    rest = Rig(grace_portrait).forward({})[0]
+    thick = lambda p: p[17, 1] - p[14, 1] + p[13, 1] - p[0, 1]  # noqa: E731  (lower + upper red, midline)
+    assert thick(x) < 0.9 * thick(rest)  # the red did thin

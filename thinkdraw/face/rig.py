@@ -415,14 +415,42 @@ def _chin_columns() -> tuple[np.ndarray, np.ndarray]:
     return ids, gaps
 
 
+# The lips' vertex rings as columns, inner lip -> outer contour (MediaPipe face mesh; the last
+# column per side, at the corners, runs sideways and is left out).
+UPPER_LIP_COLUMNS = ((13, 12, 11, 0), (312, 268, 302, 267), (311, 271, 303, 269), (310, 272, 304, 270),
+                     (82, 38, 72, 37), (81, 41, 73, 39), (80, 42, 74, 40))
+LOWER_LIP_COLUMNS = ((14, 15, 16, 17), (317, 316, 315, 314), (402, 403, 404, 405), (318, 319, 320, 321),
+                     (87, 86, 85, 84), (178, 179, 180, 181), (88, 89, 90, 91))
+LIP_MIN_GAP = 0.2
+"""Each lip ring keeps at least this fraction of its canonical spacing from the ring inside it: a
+lip pressed (AU24) or sucked in (AU28) thins to a fifth of its red, it never folds over itself."""
+
+
+@functools.lru_cache(maxsize=None)
+def _lip_columns(upper: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(K, 4) ids and (K, 3) positive minimum gaps (IOD) of the upper or lower lip columns."""
+    ids = np.array(UPPER_LIP_COLUMNS if upper else LOWER_LIP_COLUMNS, dtype=np.int64)
+    y = canonical_neutral()[ids, 1]
+    return ids, LIP_MIN_GAP * np.abs(np.diff(y, axis=1))
+
+
+def _push_columns(x: np.ndarray, ids: np.ndarray, gaps: np.ndarray, up: bool) -> None:
+    """In place on (T, 478, 3), y up: each column vertex stays at least its gap beyond the one
+    before it, outward from the first (so a pushed row pushes the next)."""
+    for k in range(ids.shape[1] - 1):
+        prev = x[:, ids[:, k], 1]
+        if up:
+            x[:, ids[:, k + 1], 1] = np.maximum(x[:, ids[:, k + 1], 1], prev + gaps[:, k])
+        else:
+            x[:, ids[:, k + 1], 1] = np.minimum(x[:, ids[:, k + 1], 1], prev - gaps[:, k])
+
+
 def clamp_shape(x: np.ndarray) -> np.ndarray:
     """(T, 478, 3) canonical shapes: upper lids never below lower lids (the upper lid stops on the
-    lower one); inner lips never cross (both meet at their mean height); the skin under the lower
-    lip stays below it (:data:`CHIN_MIN_GAP`)."""
+    lower one); inner lips never cross (both meet at their mean height); the lips' rings never fold
+    over each other (:data:`LIP_MIN_GAP`) and the skin under the lower lip stays below it
+    (:data:`CHIN_MIN_GAP`)."""
     x = x.copy()
-    ids, gaps = _chin_columns()
-    for k in range(ids.shape[1] - 1):  # top-down, so a pushed row pushes the next one
-        x[:, ids[:, k + 1], 1] = np.minimum(x[:, ids[:, k + 1], 1], x[:, ids[:, k], 1] - gaps[:, k])
     for pairs in (LEFT_LID_PAIRS, RIGHT_LID_PAIRS):
         u, l = np.array(pairs).T
         x[:, u, 1] = np.maximum(x[:, u, 1], x[:, l, 1])
@@ -431,6 +459,10 @@ def clamp_shape(x: np.ndarray) -> np.ndarray:
     cross = x[:, u, 1] < x[:, l, 1]
     x[:, u, 1] = np.where(cross, mid, x[:, u, 1])
     x[:, l, 1] = np.where(cross, mid, x[:, l, 1])
+    _push_columns(x, *_lip_columns(True), up=True)
+    _push_columns(x, *_lip_columns(False), up=False)
+    ids, gaps = _chin_columns()
+    _push_columns(x, ids, gaps, up=False)
     return x
 
 
