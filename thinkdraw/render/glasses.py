@@ -37,8 +37,11 @@ from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity, fit_similarity
 from thinkdraw.render.raster import Region
 
-GATE_SCORE = 6.0
-"""Bridge score above which a portrait may wear glasses (grace_hopper 13.3, astronaut 2.5)."""
+IPD_REF = 64.0
+"""Interpupillary distance (pixels) at which :func:`bridge_score` is measured."""
+GATE_SCORE = 7.5
+"""Bridge score above which a portrait may wear glasses (at IPD_REF: grace_hopper 11.4, astronaut 1.7;
+pencil sketches 6-9, which is where the gate is least sure)."""
 GATE_DIP = 0.2
 """Bridge band depth above which a portrait may wear glasses (grace_hopper 0.64, astronaut 0.01)."""
 
@@ -80,7 +83,7 @@ def bridge_score(image: np.ndarray, lm: np.ndarray, ipd: float) -> float:
     Window: the middle half between the inner eye corners (landmarks 133, 362), +-0.25 IPD around
     the bridge point 168. Per row, the 30th percentile across the width of the vertical gradient
     magnitude (a band edge is consistent across the width, skin texture is not); the score is the
-    largest row value. Bare noses score ~2-3, a bridge ~10+.
+    largest row value, measured with the window resampled to IPD_REF. Bare noses score ~2, a bridge ~10+.
     """
     g = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     a, b = lm[133], lm[362]
@@ -91,7 +94,13 @@ def bridge_score(image: np.ndarray, lm: np.ndarray, ipd: float) -> float:
     y0, y1 = max(int(cy - 0.25 * ipd), 0), min(int(cy + 0.25 * ipd), H)
     if x1 - x0 < 3 or y1 - y0 < 4:
         return 0.0
-    win = cv2.GaussianBlur(g[y0:y1, x0:x1], (0, 0), 1.0)
+    # measured at a reference scale (IPD_REF pixels between the pupils), so the score does not
+    # depend on the photo's resolution: a per-pixel gradient halves when the image is doubled
+    k = IPD_REF / max(ipd, 1e-6)
+    win = g[y0:y1, x0:x1]
+    size = (max(int(round(win.shape[1] * k)), 3), max(int(round(win.shape[0] * k)), 4))
+    win = cv2.resize(win, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    win = cv2.GaussianBlur(win, (0, 0), 1.0)
     gy = np.abs(np.diff(win, axis=0))
     return float(np.percentile(gy, 30, axis=1).max())
 
