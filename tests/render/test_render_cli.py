@@ -95,3 +95,14 @@ def test_atlas(portrait_png, tmp_path):
 
     n_aus = sum(not str(v.get("rig", "both")).startswith("alias:") for v in au_catalog().values())
     assert len([x for x in labels if x.split()[0].startswith("AU")]) == 2 * n_aus
+
+
+def test_render_no_glasses_flag(tmp_path):
+    """Bundled grace_hopper wears glasses: by default the frame stays put when the brows rise,
+    with --no-glasses it bends with them (the rim rows differ)."""
+    rigid, bent = tmp_path / "rigid.png", tmp_path / "bent.png"
+    assert main(["render", "grace_hopper", "-o", str(rigid), "--au", "AU1=1", "AU2=1"]) == 0
+    assert main(["render", "grace_hopper", "-o", str(bent), "--au", "AU1=1", "AU2=1", "--no-glasses"]) == 0
+    a = np.asarray(Image.open(rigid)).astype(int)
+    b = np.asarray(Image.open(bent)).astype(int)
+    assert a.shape == b.shape and np.abs(a - b).max() > 40

@@ -123,12 +123,14 @@ def emotion_params(text: str) -> dict[str, float]:
     return dict(plan_emotion(text).rig_params())
 
 
-def render_still(image: Any, portrait: Any, params: dict[str, float], rig: Any = None, renderer: Any = None) -> Any:
-    """Render one still: rig channel values -> (H, W, 3) uint8."""
-    from thinkdraw.render.warp import Renderer
+def render_still(image: Any, portrait: Any, params: dict[str, float], rig: Any = None, renderer: Any = None,
+                 glasses: bool = True) -> Any:
+    """Render one still: rig channel values -> (H, W, 3) uint8. ``glasses``: keep a detected
+    spectacle frame rigid (RenderConfig.glasses)."""
+    from thinkdraw.render.warp import Renderer, RenderConfig
 
     rig = rig or _make_rig(portrait)
-    renderer = renderer or Renderer(image, portrait)
+    renderer = renderer or Renderer(image, portrait, RenderConfig(glasses=glasses))
     lm = rig.forward(params)
     return renderer.render(lm[0] if getattr(lm, "ndim", 2) == 3 else lm)
 
@@ -141,7 +143,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     image, portrait = _load_portrait(args.portrait, args.face)
     params: dict[str, float] = emotion_params(args.emotion) if args.emotion else {}
     params.update(overrides)
-    frame = render_still(image, portrait, params)
+    frame = render_still(image, portrait, params, glasses=not args.no_glasses)
     _save_image(out, frame)
     return 0
 
@@ -166,17 +168,18 @@ def atlas_entries() -> list[tuple[str, dict[str, float] | str]]:
     return entries
 
 
-def build_atlas(image: Any, portrait: Any, tile: int = 160, columns: int = 10, progress: bool = True) -> Any:
+def build_atlas(image: Any, portrait: Any, tile: int = 160, columns: int = 10, progress: bool = True,
+                glasses: bool = True) -> Any:
     """Contact sheet (uint8 RGB): the source, then every AU at 0.5 / 1.0, then the emotions.
 
     Tiles are cropped around the face box (so changes are visible) and labelled.
     """
     import numpy as np
 
-    from thinkdraw.render.warp import Renderer
+    from thinkdraw.render.warp import Renderer, RenderConfig
 
     rig = _make_rig(portrait)
-    renderer = Renderer(image, portrait)
+    renderer = Renderer(image, portrait, RenderConfig(glasses=glasses))
     x0, y0, x1, y1 = portrait.box
     side = max(x1 - x0, y1 - y0) * 1.08  # a little hair and chin around the face mesh
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -215,7 +218,7 @@ def _tile(frame: Any, cx: float, cy: float, side: float, size: int, label: str) 
 def _cmd_atlas(args: argparse.Namespace) -> int:
     out = _check_output(args.output)
     image, portrait = _load_portrait(args.portrait, args.face)
-    sheet = build_atlas(image, portrait, tile=args.tile, columns=args.columns)
+    sheet = build_atlas(image, portrait, tile=args.tile, columns=args.columns, glasses=not args.no_glasses)
     _save_image(out, sheet)
     return 0
 
@@ -228,6 +231,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="action unit intensities in [0, 1]: AU12=0.8, AU12L=0.5 (one side), AU52=0.5 (head), AU61=1 (gaze)")
     p.add_argument("--emotion", help="emotion text; THINK's plan at its apex (--au overrides or adds)")
     p.add_argument("--face", type=int, default=None, help="which face, 0 = largest (default)")
+    p.add_argument("--no-glasses", action="store_true", help="let detected glasses move with the face mesh (default: rigid frame)")
     p.set_defaults(handler=_cmd_render)
 
     a = subparsers.add_parser("atlas", help="contact sheet: every facial AU at 0.5 and 1.0, 7 basic and 6 compound emotions")
@@ -236,4 +240,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--face", type=int, default=None, help="which face, 0 = largest (default)")
     a.add_argument("--tile", type=int, default=160, help="tile size in pixels (default 160)")
     a.add_argument("--columns", type=int, default=10, help="tiles per row (default 10)")
+    a.add_argument("--no-glasses", action="store_true", help="let detected glasses move with the face mesh (default: rigid frame)")
     a.set_defaults(handler=_cmd_atlas)

@@ -241,6 +241,8 @@ class Renderer:
         # on top, moved by the head's rigid motion only (see overlay)
         self.glasses = GL.detect(img, lm, self.ipd) if self.config.glasses else None
         self.plate = GL.face_plate(img, self.glasses, self.ipd) if self.glasses is not None else img
+        if self.glasses is not None:
+            log.info("glasses found: the frame moves with the head only (--no-glasses / RenderConfig(glasses=False) to turn off)")
         self._build_fold_plate()
         # eyes: clean plate and iris textures
         self.clean = img.copy()
