@@ -115,3 +115,28 @@ def test_torch_matches_numpy(astronaut):
     d = np.abs(a.astype(int) - b.astype(int))
     assert d.mean() < 0.2 and (d > 3).mean() < 1e-3
     assert np.abs(b[0].astype(int) - img).max() <= 1
+
+
+@pytest.mark.parametrize("yaw", [15.0, -15.0])
+def test_turned_head_has_no_seam_at_the_face_outline(renderer, astronaut, yaw):
+    """At a head turn the cheek on the far side becomes the silhouette; the outline is moved out to
+    it, so the background band is not squeezed into a hard line across the cheek. Measured as the
+    largest jump of the backward map between neighbouring pixels across the face rows (it was
+    6 px per pixel before)."""
+    from thinkdraw.face.rig import Rig
+
+    lm = _lm(astronaut)
+    t = Rig(astronaut[1]).forward({"yaw": yaw})[0][:, :2]
+    region, mx, _, _, _ = renderer.maps(t)
+    y0, y1 = int(lm[10, 1]) - region.y0, int(lm[152, 1]) - region.y0
+    assert np.abs(np.diff(mx[y0:y1], axis=1)).max() < 4.5
+
+
+def test_expressions_never_move_the_outline(renderer, astronaut):
+    """The silhouette rule only acts while the head turns: an expression leaves the outline where
+    the rig puts it."""
+    from thinkdraw.face.rig import Rig
+
+    t = Rig(astronaut[1]).forward({"AU27": 1.0, "AU12L": 1.0, "AU12R": 1.0})[0][:, :2]
+    dst, _ = renderer.target_vertices(t)
+    assert np.allclose(dst[list(M.FACE_OVAL)], t[list(M.FACE_OVAL)])

@@ -315,11 +315,39 @@ class Renderer:
             src_o = self.landmarks[: self.n_face]
             rigid_o = head.apply(src_o) - src_o
             gate = float(np.clip((np.abs(rigid_o).max() - 0.5) / 1.5, 0.0, 1.0))
-            resid = (t[: self.n_face] - src_o) - rigid_o
+            if gate > 0.0:
+                self._outline_to_silhouette(dst, gate)
+            resid = (dst[: self.n_face] - src_o) - rigid_o
             f = self.sup_f[:, None]
             r = gate * ((1 - f) * resid[self.sup_i0] + f * resid[self.sup_i1])
             dst[self.n_face :] = sup + self.follow[:, None] * (rigid + r)
         return dst, head
+
+    def _outline_to_silhouette(self, dst: np.ndarray, amount: float = 1.0) -> None:
+        """Where a turned head's own face points reach past its frontal outline (the cheek becomes
+        the silhouette on the side turning away, while the outline vertices rotate behind it),
+        move the outline vertices out to that silhouette, in place on ``dst`` (V, 2).
+
+        The outline is the boundary between the face and the support mesh around it (hair,
+        background): left inside the silhouette, the background band would be squeezed into a hard
+        line across the cheek. Radial extent per outline vertex: the farthest face point from the
+        face centre within half an outline spacing of its direction (vectorised, no loops).
+        ``amount`` in [0, 1] blends the move in (the renderer's head-motion gate).
+        """
+        face = dst[: self.n_face]
+        ids = np.asarray(M.FACE_OVAL)
+        c = face[ids].mean(0)
+        rel = face - c
+        ang = np.arctan2(rel[:, 1], rel[:, 0])
+        rad = np.hypot(rel[:, 0], rel[:, 1])
+        oang = ang[ids]
+        half = np.pi / len(ids)
+        near = np.abs((ang[None, :] - oang[:, None] + np.pi) % (2 * np.pi) - np.pi) <= half  # (O, N)
+        reach = np.where(near, rad[None, :], 0.0).max(1)
+        grow = reach > rad[ids] + 0.25
+        if grow.any():
+            unit = rel[ids[grow]] / np.maximum(rad[ids[grow]], 1e-6)[:, None]
+            dst[ids[grow]] += amount * (c + unit * reach[grow, None] - dst[ids[grow]])
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:
         """One frame: target landmarks (478, 2|3) pixels -> (H, W, 3) uint8 RGB."""
