@@ -80,6 +80,19 @@ SUBNASALE = 2
 """MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
 
 
+def _smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray:
+    """Gaussian blur (float32 image, (h, w) or (h, w, c)). Above ``direct_max`` pixels the blur runs
+    on a copy scaled down to a 4-pixel kernel and is scaled back up: the result is smooth at that
+    scale anyway, and a high-resolution portrait's wide blurs would otherwise dominate set-up."""
+    if sigma <= direct_max:
+        return cv2.GaussianBlur(x, (0, 0), sigma)
+    k = 4.0 / sigma
+    h, w = x.shape[:2]
+    small = cv2.resize(x, (max(int(round(w * k)), 1), max(int(round(h * k)), 1)), interpolation=cv2.INTER_AREA)
+    out = cv2.resize(cv2.GaussianBlur(small, (0, 0), 4.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(x.shape)
+
+
 def _landmarks_of(portrait: Any) -> np.ndarray:
     lm = portrait.landmarks if hasattr(portrait, "landmarks") else portrait
     lm = np.asarray(lm, dtype=np.float64)
@@ -517,8 +530,8 @@ class Renderer:
         patch = self.image[win.slices()].astype(np.float32)
         skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
         sig_big = max(self.config.cheek_sigma_ipd * ipd, 1.5)
-        num = cv2.GaussianBlur(patch * skin_w[..., None], (0, 0), sig_big)
-        den = cv2.GaussianBlur(skin_w, (0, 0), sig_big)[..., None]
+        num = _smooth(patch * skin_w[..., None], sig_big)
+        den = _smooth(skin_w, sig_big)[..., None]
         low = num / np.maximum(den, 1e-6)
         small = cv2.GaussianBlur(patch, (0, 0), max(0.02 * ipd, 0.6))
         plate = np.clip(low + self.config.cheek_texture * (patch - small), 0, 255)
