@@ -180,7 +180,7 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
     shade = 0.87 + 0.08 * np.sin(np.pi * frac) - 0.1 * frac**4  # convex lid, darker at the margin
     region = out[y0:y1, x0:x1].astype(np.float32)
-    col = _lid_skin(out, region, lid, top, px, py, span, ipd * scale) * shade[..., None]
+    col = _lid_skin(out, region, lid, top, px, span, ipd * scale) * shade[..., None]
     corners = np.minimum(np.hypot(px - up[0, 0], py - up[0, 1]), np.hypot(px - up[-1, 0], py - up[-1, 1]))
     width = float(np.hypot(*(up[-1] - up[0])))
     taper = np.clip(corners / (0.2 * width), 0, 1)
@@ -197,7 +197,7 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
 
 
 def _lid_skin(out: np.ndarray, region: np.ndarray, lid: LidModel, top: np.ndarray, px: np.ndarray,
-              py: np.ndarray, span: np.ndarray, ipd: float) -> np.ndarray:
+              span: np.ndarray, ipd: float) -> np.ndarray:
     """(h, w, 3) float32 closed-lid skin for the window ``region`` of ``out``.
 
     Colour: the frame's own skin just above the cover, sampled along the lid (so the lid continues

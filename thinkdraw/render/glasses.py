@@ -77,6 +77,17 @@ def _odd(n: float) -> int:
     return max(3, int(n) | 1)
 
 
+def _bridge_window(lm: np.ndarray, ipd: float, half_height_ipd: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) over the nose bridge: the middle half between the inner eye corners
+    (landmarks 133, 362), +-``half_height_ipd`` IPD around the bridge point 168, clipped."""
+    H, W = shape[:2]
+    a, b = lm[133], lm[362]
+    cx, half = (a[0] + b[0]) / 2.0, 0.25 * abs(b[0] - a[0])
+    cy = lm[168, 1]
+    return (max(int(cx - half), 0), max(int(cy - half_height_ipd * ipd), 0),
+            min(int(cx + half), W), min(int(cy + half_height_ipd * ipd), H))
+
+
 def bridge_score(image: np.ndarray, lm: np.ndarray, ipd: float) -> float:
     """How strongly a horizontal band crosses the nose bridge (0-255 gradient units).
 
@@ -86,12 +97,7 @@ def bridge_score(image: np.ndarray, lm: np.ndarray, ipd: float) -> float:
     largest row value, measured with the window resampled to IPD_REF. Bare noses score ~2, a bridge ~10+.
     """
     g = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    a, b = lm[133], lm[362]
-    cx, half = (a[0] + b[0]) / 2.0, 0.25 * abs(b[0] - a[0])
-    cy = lm[168, 1]
-    H, W = g.shape
-    x0, x1 = max(int(cx - half), 0), min(int(cx + half), W)
-    y0, y1 = max(int(cy - 0.25 * ipd), 0), min(int(cy + 0.25 * ipd), H)
+    x0, y0, x1, y1 = _bridge_window(lm, ipd, 0.25, g.shape)
     if x1 - x0 < 3 or y1 - y0 < 4:
         return 0.0
     # measured at a reference scale (IPD_REF pixels between the pupils), so the score does not
@@ -114,12 +120,7 @@ def bridge_dip(image: np.ndarray, lm: np.ndarray, ipd: float) -> float:
     grace_hopper 0.64; a bare nose only shades (astronaut 0.01, its painted version's posterised
     steps 0.08).
     """
-    a, b = lm[133], lm[362]
-    cx, half = (a[0] + b[0]) / 2.0, 0.25 * abs(b[0] - a[0])
-    cy = lm[168, 1]
-    H, W = image.shape[:2]
-    x0, x1 = max(int(cx - half), 0), min(int(cx + half), W)
-    y0, y1 = max(int(cy - 0.35 * ipd), 0), min(int(cy + 0.35 * ipd), H)
+    x0, y0, x1, y1 = _bridge_window(lm, ipd, 0.35, image.shape)
     if x1 - x0 < 3 or y1 - y0 < 5:
         return 0.0
     prof = np.median(image[y0:y1, x0:x1].min(2).astype(np.float32), axis=1)

@@ -65,7 +65,6 @@ class RenderConfig:
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
-    lip_tone_darken: float = 1.0  # brightness of the toned lower lip relative to the portrait's lip colour
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
     outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth)
@@ -623,7 +622,7 @@ class Renderer:
         band_lum = float((lum * band).sum() / max(float(band.sum()), 1e-6))
         # each pixel: the lip colour, scaled by its brightness relative to the band's mean
         rel = (lum / max(band_lum, 1.0))[..., None]
-        patch += a[..., None] * (lip * np.float32(self.config.lip_tone_darken) * rel - patch)
+        patch += a[..., None] * (lip * rel - patch)
 
     def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
                    mx: np.ndarray | None, my: np.ndarray | None) -> None:

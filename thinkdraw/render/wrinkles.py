@@ -75,13 +75,8 @@ def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float
     H, W = out.shape[:2]
     c = (lm[INNER_BROWS[0], :2] + lm[INNER_BROWS[1], :2]) / 2.0
     r = int(0.3 * ipd_now) + 3
-    x0, y0 = max(int(c[0]) - r, 0), max(int(c[1]) - r, 0)
-    x1, y1 = min(int(c[0]) + r, W), min(int(c[1]) + r, H)
-    if x1 <= x0 or y1 <= y0:
-        return 0.0
-    g = furrow_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
-    return s
+    win = (max(int(c[0]) - r, 0), max(int(c[1]) - r, 0), min(int(c[0]) + r, W), min(int(c[1]) + r, H))
+    return s if _shade(out, win, lambda shape, origin: furrow_gain(shape, origin, lm, ipd_now, s)) else 0.0
 
 
 SHADOW_TINT = np.array([0.8, 1.0, 1.12], np.float32)
@@ -93,6 +88,25 @@ def _warm(gain: np.ndarray) -> np.ndarray:
     """(h, w) gain -> (h, w, 3): shadows (< 1) tinted warm, highlights (> 1) neutral."""
     d = 1.0 - gain[..., None]
     return np.where(d > 0, 1.0 - d * SHADOW_TINT, 1.0 - d).astype(np.float32)
+
+
+def _around(pts: np.ndarray, pad: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) window around ``pts`` (N, 2) pixels, padded by ``pad``, clipped to ``shape``."""
+    H, W = shape[:2]
+    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
+    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
+    return x0, y0, x1, y1
+
+
+def _shade(out: np.ndarray, win: tuple[int, int, int, int], gain_of) -> bool:  # noqa: ANN001
+    """Multiply the window ``win`` of ``out`` (H, W, 3) uint8 in place by the warm-tinted gain
+    ``gain_of(shape, origin)`` -> (h, w). False when the window is empty (off the image)."""
+    x0, y0, x1, y1 = win
+    if x1 <= x0 or y1 <= y0:
+        return False
+    g = gain_of((y1 - y0, x1 - x0), (x0, y0))
+    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
+    return True
 
 
 # AU12 (lip corner puller) with AU6 (cheek raiser) deepens the nasolabial furrow: the skin
@@ -157,16 +171,9 @@ def draw_folds(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float)
     """Darken the nasolabial folds on ``out`` (H, W, 3) uint8 in place (smile added)."""
     if strength <= 0.0:
         return
-    H, W = out.shape[:2]
     ids = [i for ala, corner, _ in NASOLABIAL for i in (ala, corner)]
-    pts = lm[ids, :2]
-    pad = 0.2 * ipd_now + 3
-    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
-    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
-    if x1 <= x0 or y1 <= y0:
-        return
-    g = fold_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, strength)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
+    win = _around(lm[ids, :2], 0.2 * ipd_now + 3, out.shape)
+    _shade(out, win, lambda shape, origin: fold_gain(shape, origin, lm, ipd_now, strength))
 
 
 # AU1 (inner brow raiser) + AU2 (outer brow raiser) push the forehead skin up into horizontal
@@ -231,16 +238,9 @@ def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: floa
     s = lines_strength(src_height, lm, ipd_now)
     if s <= 0.0:
         return 0.0
-    H, W = out.shape[:2]
     pts = np.concatenate([lm[list(BROWS_UPPER[0]) + list(BROWS_UPPER[1]), :2], lm[[FOREHEAD_TOP], :2]])
-    pad = 0.15 * ipd_now + 3
-    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
-    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
-    if x1 <= x0 or y1 <= y0:
-        return 0.0
-    g = lines_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
-    return s
+    win = _around(pts, 0.15 * ipd_now + 3, out.shape)
+    return s if _shade(out, win, lambda shape, origin: lines_gain(shape, origin, lm, ipd_now, s)) else 0.0
 
 
 # AU6 (cheek raiser, orbicularis oculi pars orbitalis) gathers the skin at the outer eye corners
@@ -308,13 +308,5 @@ def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: f
     s = crow_strength(src_rise, lm, ipd_now)
     if s <= 0.0:
         return 0.0
-    H, W = out.shape[:2]
-    pts = lm[list(OUTER_CANTHI), :2]
-    pad = 0.3 * ipd_now + 3
-    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
-    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
-    if x1 <= x0 or y1 <= y0:
-        return 0.0
-    g = crow_gain((y1 - y0, x1 - x0), (x0, y0), lm, ipd_now, s)
-    out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
-    return s
+    win = _around(lm[list(OUTER_CANTHI), :2], 0.3 * ipd_now + 3, out.shape)
+    return s if _shade(out, win, lambda shape, origin: crow_gain(shape, origin, lm, ipd_now, s)) else 0.0
