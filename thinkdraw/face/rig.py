@@ -398,16 +398,14 @@ def _chin_columns() -> tuple[np.ndarray, np.ndarray]:
     rows of skin toward the chin, each the mesh neighbour most nearly straight below) and (K, 3)
     minimum vertical gaps (IOD), CHIN_MIN_GAP of the canonical spacing."""
     canon = canonical_neutral()
-    nbrs: dict[int, set[int]] = {i: set() for i in range(mesh.N_MESH)}
-    for a, b in mesh.tessellation_edges():
-        nbrs[int(a)].add(int(b))
-        nbrs[int(b)].add(int(a))
+    g = _graph()  # the mesh's edge graph (CSR): neighbours of i are indices[indptr[i]:indptr[i + 1]]
     cols = []
     for v in mesh.LIPS_OUTER_LOWER[1:-1]:
         col = [v]
         for _ in range(3):
             cur = col[-1]
-            below = [n for n in nbrs[cur] if canon[n, 1] < canon[cur, 1] - 1e-3]
+            nbrs = g.indices[g.indptr[cur] : g.indptr[cur + 1]]
+            below = [int(n) for n in nbrs if canon[n, 1] < canon[cur, 1] - 1e-3]
             col.append(min(below, key=lambda n: abs(canon[n, 0] - canon[cur, 0]) / (canon[cur, 1] - canon[n, 1])))
         cols.append(col)
     ids = np.array(cols, dtype=np.int64)
