@@ -218,6 +218,47 @@ def test_forward_inverse_round_trip(astro_rig, dims):
     assert err[:, N_AU + 6:].mean() < 0.05  # gaze
 
 
+INNER_BROW_L, OUTER_BROW_L = [285, 295, 336, 296], [276, 283, 300, 293]
+
+
+def test_sad_brows_are_oblique(canon_rig):
+    """FACS 1+4: inner brow corners raised AND drawn together, lateral brow lowered; the plain sum
+    of the two fields would leave the inner corners level (AU4 cancelling AU1)."""
+    both = _iod_units(canon_rig, {"AU1": 1.0, "AU4": 1.0})
+    au1 = _iod_units(canon_rig, {"AU1": 1.0})
+    au4 = _iod_units(canon_rig, {"AU4": 1.0})
+    inner_up = -both[INNER_BROW_L, 1].mean()  # pixels y down -> up is negative
+    assert inner_up > 0.08  # raised (the sum of the two fields leaves < 0.04)
+    assert inner_up > -(au1 + au4)[INNER_BROW_L, 1].mean() + 0.05
+    assert -both[OUTER_BROW_L, 1].mean() < 0.0  # lateral brow lowered: the brow is oblique
+    gap = lambda d: np.abs(d[INNER_BROW_L, 0]).mean()  # noqa: E731
+    assert gap(both) > gap(au1) + 0.03  # drawn toward the midline as by AU4
+    one = _iod_units(canon_rig, {"AU1": 1.0, "AU15": 1.0})  # no interaction without AU4
+    np.testing.assert_allclose(one, au1 + _iod_units(canon_rig, {"AU15": 1.0}), atol=1e-9)
+
+
+@pytest.mark.parametrize("dims", [3, 2])
+def test_inverse_recovers_interacting_aus(astro_rig, dims):
+    p = {"AU1": 0.8, "AU4": 0.55, "AU15": 0.8, "AU17": 0.55, "yaw": 8.0}
+    est = astro_rig.inverse(astro_rig.forward(p)[..., :dims])[0]
+    for au in ("AU1", "AU4", "AU15", "AU17"):
+        assert est[IDX[au]] == pytest.approx(p[au], abs=0.05), au
+
+
+@pytest.mark.parametrize("params", [{"AU26": 1.0}, {"AU27": 1.0}, {"AU25": 1.0, "AU26": 1.0}])
+def test_open_mouth_is_an_oval_not_a_box(canon_rig, params):
+    """The lower lip's inner edge drops along a half ellipse between the corners: the drop grows
+    smoothly toward the midline. (A Gaussian pin at the corners made the sides drop at once and
+    the bottom flat: 318, two vertices from the corner, at 0.9 of the full depth.)"""
+    x = canon_rig.forward(params)[0]
+    ring = [308, 324, 318, 402, 317, 14]  # corner -> midline, person's left
+    rel = (x[ring, 1] - x[308, 1]) / (x[14, 1] - x[308, 1])
+    half = x[308, 0] - x[14, 0]
+    ellipse = np.sqrt(np.clip(1.0 - ((x[ring, 0] - x[14, 0]) / half) ** 2, 0.0, 1.0))
+    assert np.all(np.diff(rel) > 0.0)
+    np.testing.assert_allclose(rel, ellipse, atol=0.08)
+
+
 def test_inverse_with_neutral_reference(canon_rig):
     neutral = canon_rig.forward({"yaw": 10.0})[0]
     target = canon_rig.forward({"yaw": 10.0, "AU4": 0.7, "AU15": 0.6})

@@ -4,7 +4,7 @@ Model (canonical frame of :mod:`thinkdraw.face.geometry`, unit = inter-ocular di
 --------------------------------------------------------------------------------------------
 For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
 
-    X_lin = N + sum_k a_k B_k + g_h G_h + g_v G_v                      (linear part)
+    X_lin = N + sum_k a_k B_k + g_h G_h + g_v G_v + sum_(i,j) a_i a_j F_ij   (+ interactions)
     X     = X_lin + sum_e c_e * (M_e @ X_lin),   c_e = clip(AU43 + AU45<side e>, 0, 1)
     X     = clamp(X)   (upper lid never below its lower-lid partner; inner lips never cross)
 
@@ -12,6 +12,9 @@ For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
 * ``B_k``: per-channel displacement fields, computed at load time from the authored components
   in ``thinkdraw/facs/rig.yaml`` (seed vertices, move/rotate, Gaussian falloff of the geodesic
   distance over the mesh; eyelid components as fractions of this face's own eye opening).
+* ``F_ij``: interaction fields (rig.yaml ``interactions``) for AU pairs whose combination FACS
+  describes as other than the sum, e.g. 1+4: the inner brows rise *and* knit (sad brows), where
+  the plain sum would leave them level.  The inverse's Gauss-Newton refinement models them.
 * ``M_e``: the eyelid-closure operator of eye e (sparse 478 x 478): it moves each upper-lid vertex
   most of the way onto its lower-lid partner (and the lower lid a little up) from their *current*
   positions, with the lid skin following.  The model is therefore bilinear in (closure, other AUs)
@@ -167,6 +170,11 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
     for items, radius in comp.get("pins", []):  # extra pin sets, each with its own radius
         d = _geodesic(_resolve(items, groups))
         w[: mesh.N_MESH] *= 1.0 - np.exp(-0.5 * (d / float(radius)) ** 2)
+    for items, corner in comp.get("oval", []):  # lip rings opening as a half ellipse
+        ids = _resolve(items, groups)
+        half = abs(float(canon[int(corner), 0]))
+        w[mirror_index()[ids]] = 0.0  # the right ring gets its weight from the mirrored field only
+        w[ids] = np.sqrt(np.clip(1.0 - (canon[ids, 0] / half) ** 2, 0.0, 1.0))
     gain = float(comp.get("gain", 1.0))
     if "move" in comp:
         disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()
@@ -229,6 +237,8 @@ class AuthoredRig:
     static: (C, 478, 3) move/rotate fields per basis column (AU channels then gaze_h, gaze_v).
     lid_ops: per basis column, list of (sparse M) linear eyelid operators (field = M @ neutral).
     closure_ops: per eye ('L' / 'R'): (M, [basis columns that close it]).
+    interactions: bilinear terms a_i * a_j * field for AU pairs whose combination FACS describes
+    as more than the sum of the parts (rig.yaml ``interactions``).
     """
 
     columns: tuple[str, ...]  # basis column names: AU channels + gaze channels
@@ -236,6 +246,7 @@ class AuthoredRig:
     lid_ops: list[list[Any]]  # per column
     closure_ops: dict[str, tuple[Any, list[int]]]
     head_pivot: np.ndarray  # (3,)
+    interactions: tuple[tuple[int, int, np.ndarray], ...] = ()  # (column i, column j, (478, 3) field)
 
 
 def _eye_rings(side: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
@@ -273,11 +284,7 @@ def authored_rig() -> AuthoredRig:
                         prev = closure.get(side)
                         closure[side] = (op, (prev[1] if prev else []) + targets)
                 continue
-            w, disp = _component_left(comp, groups, canon)
-            wr, dr = _mirror_field(w, disp, mirror)
-            norm = 1.0 / np.maximum(1.0, w + wr)
-            fl = (w * norm)[:, None] * disp
-            fr = (wr * norm)[:, None] * dr
+            fl, fr = _sided_fields(comp, groups, canon, mirror)
             if split:
                 static[col[f"{au}L"]] += fl
                 static[col[f"{au}R"]] += fr
@@ -298,7 +305,35 @@ def authored_rig() -> AuthoredRig:
     return AuthoredRig(
         columns=cols, static=static, lid_ops=lid_ops, closure_ops=closure,
         head_pivot=np.asarray(spec["head_pivot"], dtype=np.float64),
+        interactions=_interaction_fields(spec, col, canon, mirror),
     )
+
+
+def _sided_fields(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: np.ndarray,
+                  mirror: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(478, 3) left-half and mirrored right-half displacement fields of one move/rotate component
+    (where the halves overlap, on the midline, their weights are normalised to sum to at most 1)."""
+    w, disp = _component_left(comp, groups, canon)
+    wr, dr = _mirror_field(w, disp, mirror)
+    norm = 1.0 / np.maximum(1.0, w + wr)
+    return (w * norm)[:, None] * disp, (wr * norm)[:, None] * dr
+
+
+def _interaction_fields(spec: Mapping[str, Any], col: Mapping[str, int], canon: np.ndarray,
+                        mirror: np.ndarray) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """rig.yaml ``interactions`` -> ((column i, column j, (478, 3) field), ...): the bilinear
+    term a_i * a_j * field of two bilateral AUs acting together."""
+    out = []
+    for key, comps in (spec.get("interactions") or {}).items():
+        pair = [k.strip() for k in str(key).split("+")]
+        if len(pair) != 2 or any(k not in col for k in pair):
+            raise KeyError(f"rig.yaml: interaction {key!r} must name two bilateral AU channels, like AU1+AU4")
+        field = np.zeros((mesh.N_LANDMARKS, 3))
+        for comp in comps:
+            fl, fr = _sided_fields(comp, spec["groups"], canon, mirror)
+            field += fl + fr
+        out.append((col[pair[0]], col[pair[1]], field))
+    return tuple(out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -321,6 +356,7 @@ class RigModel:
     columns: tuple[str, ...]
     lin_basis: np.ndarray  # (C, 478, 3) basis with closure columns linearised at the neutral
     lin_mask: np.ndarray  # (C,) bool: False for the bilinear closure columns
+    interactions: tuple[tuple[int, int, np.ndarray], ...] = ()  # (i, j, (478, 3)): + a_i a_j field
     cache: dict[str, Any] = field(default_factory=dict)  # solver factorisations
 
     @classmethod
@@ -339,7 +375,7 @@ class RigModel:
                 lin[c] = False
                 closure_basis[c] += op @ n
         return cls(neutral=n, basis=basis, closure=ar.closure_ops, columns=ar.columns,
-                   lin_basis=closure_basis, lin_mask=lin)
+                   lin_basis=closure_basis, lin_mask=lin, interactions=ar.interactions)
 
     @property
     def n_columns(self) -> int:
@@ -353,6 +389,8 @@ class RigModel:
         """(T, C) AU + gaze values -> (T, 478, 3) canonical shapes (the full bilinear model)."""
         a = np.atleast_2d(np.asarray(a, dtype=np.float64))
         x = self.neutral[None] + np.einsum("tc,cvk->tvk", a, self.basis)
+        for i, j, f in self.interactions:
+            x += (a[:, i] * a[:, j])[:, None, None] * f
         xl = x.copy()
         for side, (op, _) in self.closure.items():
             c = self.closure_amount(a, side)
@@ -367,6 +405,10 @@ class RigModel:
         a = np.asarray(a, dtype=np.float64)
         j = self.basis.transpose(1, 2, 0).copy()  # (478, 3, C)
         xl = self.neutral + np.einsum("c,cvk->vk", a, self.basis)
+        for i, k, f in self.interactions:
+            j[:, :, i] += a[k] * f
+            j[:, :, k] += a[i] * f
+            xl += a[i] * a[k] * f
         for side, (op, cols) in self.closure.items():
             c = float(np.clip(a[cols].sum(), 0.0, 1.0))
             if c > 0:

@@ -12,8 +12,9 @@ import numpy as np
 
 INNER_BROWS = (55, 285)  # MediaPipe face-mesh inner brow ends (left, right in the image)
 FURROW_FULL_IPD = 0.05  # gap shrink (IPDs) that gives full-strength furrows
-FURROW_DARKEN = 0.2  # multiplicative darkening at a furrow's centre line at full strength
-FURROW_BULGE = 0.05  # brightening of the skin bunched between the furrows at full strength
+FURROW_DARKEN = 0.12  # multiplicative darkening at a furrow's centre line at full strength (a soft fold, not a line)
+FURROW_BULGE = 0.06  # brightening of the skin bunched between the furrows at full strength
+FURROW_SIGMA_IPD = 0.035  # half-width (Gaussian sigma) of a furrow's shadow, IPDs: narrower reads as a pen mark
 
 
 def brow_gap(lm: np.ndarray, ipd: float) -> float:
@@ -33,8 +34,8 @@ def furrow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray,
     ``origin``: (x0, y0) of the window in image pixels; ``lm`` the target landmarks (pixels);
     ``ipd`` the current interpupillary distance (pixels). Furrows run down from the inner-brow
     line at 1/3 and 2/3 of the gap, a little apart at the top (they follow the corrugators' pull
-    toward the nose root). Each is a crease: a narrow soft shadow (Gaussian across, sigma 0.018
-    IPD) with the bunched skin between the two furrows lit a little (FURROW_BULGE), so it reads
+    toward the nose root). Each is a crease: a soft shadow (Gaussian across, FURROW_SIGMA_IPD
+    wide) with the bunched skin between the two furrows lit a little (FURROW_BULGE), so it reads
     as folded skin rather than a drawn line.
     """
     h, w = shape
@@ -47,7 +48,7 @@ def furrow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray,
     if down[1] < 0:
         down = -down
     py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
-    length, sig = 0.17 * ipd, max(0.018 * ipd, 0.9)
+    length, sig = 0.17 * ipd, max(FURROW_SIGMA_IPD * ipd, 0.9)
     mid = (a + b) / 2.0
     dark = np.zeros((h, w), np.float32)
     for f in (1.0 / 3.0, 2.0 / 3.0):
