@@ -200,7 +200,7 @@ def _tongue(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float, open_ip
     view only as the jaw opens (we then look down onto it), so a slightly open mouth hides it.
     The wet dorsum is lit at its front, darker toward the throat, with a shallow median groove.
     """
-    rise = float(np.clip(0.4 * (open_ipd - 0.2), -0.03, 0.1))
+    rise = float(np.clip(0.3 * (open_ipd - 0.2), -0.03, 0.22))
     dt = ly + rise - 0.9 * lx * lx  # depth below the dorsum's silhouette
     sel = np.flatnonzero(dt > 0)
     lx, dt = lx[sel], dt[sel]
