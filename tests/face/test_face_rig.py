@@ -256,7 +256,12 @@ def test_open_mouth_is_an_oval_not_a_box(canon_rig, params):
     half = x[308, 0] - x[14, 0]
     ellipse = np.sqrt(np.clip(1.0 - ((x[ring, 0] - x[14, 0]) / half) ** 2, 0.0, 1.0))
     assert np.all(np.diff(rel) > 0.0)
-    np.testing.assert_allclose(rel, ellipse, atol=0.08)
+    np.testing.assert_allclose(rel, ellipse, atol=0.12)  # the box was 0.23 off
+    # the relaxed corners ride down with the jaw by about a third of the lower lip (a laughing U
+    # keeps them up); measured on the inner corner against the lower lip's midpoint
+    rest = canon_rig.forward({})[0]
+    share = (x[308, 1] - rest[308, 1]) / (x[14, 1] - rest[14, 1])
+    assert 0.2 < share < 0.45, share
 
 
 def test_inverse_with_neutral_reference(canon_rig):

@@ -51,5 +51,5 @@ def test_a_jaw_drop_is_not_read_as_a_smile(renderer, astronaut) -> None:
     rest = renderer._corner_lift(rig.forward({})[0], ident)
     for prm in ({"AU26": 1.0, "AU25": 1.0}, {"AU27": 1.0}):
         lift = renderer._corner_lift(rig.forward(prm)[0], ident)
-        assert rest - 0.12 < lift < rest + 0.005  # the jaw may pull the corners down a little, never up
+        assert rest - 0.2 < lift < rest + 0.005  # the jaw pulls the corners down (a third of the lower lip), never up
     assert renderer._corner_lift(rig.forward({"AU12L": 1.0, "AU12R": 1.0})[0], ident) > rest + 0.05

@@ -170,11 +170,13 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
     for items, radius in comp.get("pins", []):  # extra pin sets, each with its own radius
         d = _geodesic(_resolve(items, groups))
         w[: mesh.N_MESH] *= 1.0 - np.exp(-0.5 * (d / float(radius)) ** 2)
-    for items, corner in comp.get("oval", []):  # lip rings opening as a half ellipse
-        ids = _resolve(items, groups)
-        half = abs(float(canon[int(corner), 0]))
-        w[mirror_index()[ids]] = 0.0  # the right ring gets its weight from the mirrored field only
-        w[ids] = np.sqrt(np.clip(1.0 - (canon[ids, 0] / half) ** 2, 0.0, 1.0))
+    for key, complement in (("oval", False), ("corner_oval", True)):  # lip rings opening as an oval
+        for items, corner in comp.get(key, []):
+            ids = _resolve(items, groups)
+            half = abs(float(canon[int(corner), 0]))
+            w[mirror_index()[ids]] = 0.0  # the right ring gets its weight from the mirrored field only
+            e = np.sqrt(np.clip(1.0 - (canon[ids, 0] / half) ** 2, 0.0, 1.0))
+            w[ids] = 1.0 - e if complement else e
     gain = float(comp.get("gain", 1.0))
     if "move" in comp:
         disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()
