@@ -22,3 +22,16 @@ def renderer(astronaut):
 
     img, portrait = astronaut
     return Renderer(img, portrait)
+
+
+@pytest.fixture(scope="session")
+def grace():
+    """(image, Portrait, Rig) of matplotlib's grace_hopper (dark browline glasses, a neck below a
+    low chin)."""
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.samples import load_sample
+
+    img = load_sample("grace_hopper")
+    portrait = analyze_portrait(img)
+    return img, portrait, Rig(portrait)

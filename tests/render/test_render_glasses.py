@@ -14,18 +14,6 @@ BROWS_UP = {"AU1": 1.0, "AU2L": 1.0, "AU2R": 1.0}
 
 
 @pytest.fixture(scope="module")
-def grace():
-    """(image, Portrait, Rig) of matplotlib's grace_hopper (dark browline glasses)."""
-    from thinkdraw.face.analyze import analyze_portrait
-    from thinkdraw.face.rig import Rig
-    from thinkdraw.samples import load_sample
-
-    img = load_sample("grace_hopper")
-    portrait = analyze_portrait(img)
-    return img, portrait, Rig(portrait)
-
-
-@pytest.fixture(scope="module")
 def grace_renderer(grace):
     return Renderer(grace[0], grace[1])
 

@@ -41,6 +41,26 @@ def test_background_still_under_expression(renderer, astronaut):
     assert not np.array_equal(out, img)  # the face did change
 
 
+def _signed_areas(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = v[tris[:, 0]], v[tris[:, 1]], v[tris[:, 2]]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+def test_a_dropping_chin_compresses_the_neck_never_folds_it(grace):
+    """grace's chin drops 35-55 px at full AU27, past the first support ring: the neck band must
+    compress, not turn inside out (a folded band leaves unmapped pixels: a stepped dark seam)."""
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait, rig = grace
+    t = rig.forward({"AU27": 1.0})[0]
+    for gap, folds in ((0.0, True), (RenderConfig().support_min_gap, False)):
+        r = Renderer(img, portrait, RenderConfig(support_min_gap=gap, glasses=False))
+        outer = r.tris[r.n_inner_tris :]
+        dst, _ = r.target_vertices(t)
+        flipped = np.sign(_signed_areas(dst, outer)) != np.sign(_signed_areas(r.src, outer))
+        assert flipped.any() == folds
+
+
 def _inner_lip_mask(lm: np.ndarray, shape) -> np.ndarray:
     py, px = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
     a, _, _, _ = between_chains_alpha(lm[list(M.LIPS_INNER_UPPER), :2], lm[list(M.LIPS_INNER_LOWER), :2], px, py)
@@ -140,3 +160,26 @@ def test_expressions_never_move_the_outline(renderer, astronaut):
     t = Rig(astronaut[1]).forward({"AU27": 1.0, "AU12L": 1.0, "AU12R": 1.0})[0][:, :2]
     dst, _ = renderer.target_vertices(t)
     assert np.allclose(dst[list(M.FACE_OVAL)], t[list(M.FACE_OVAL)])
+
+
+def test_squeezed_skin_is_prefiltered_not_aliased():
+    """remap_filtered: the plain bilinear sample where the map does not minify (bit for bit), a
+    smooth average where it squeezes a stripe pattern 3.7:1 (the plain sample aliases it into a
+    moire of false bands)."""
+    import cv2
+
+    from thinkdraw.render.raster import MipLevels, minification, remap_filtered
+
+    plate = np.zeros((64, 256, 3), np.uint8)
+    plate[:, ::2] = 255  # 1-px stripes
+    gy, gx = np.mgrid[0:32, 0:64].astype(np.float32)
+    plain_x, plain_y = gx + 10.0, gy + 5.0  # a shift: no minification
+    assert np.allclose(minification(plain_x, plain_y), 1.0)
+    levels = MipLevels(plate)
+    assert np.array_equal(remap_filtered(plate, plain_x, plain_y, levels),
+                          cv2.remap(plate, plain_x, plain_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+    sq_x = gx * 3.7 + 0.3  # 3.7 source columns per target pixel
+    alias = cv2.remap(plate, sq_x, gy, cv2.INTER_LINEAR)
+    out = remap_filtered(plate, sq_x, gy, levels)
+    assert np.ptp(alias[4:-4, 4:-4]) > 150  # the plain sample picks stripes: high contrast
+    assert np.ptp(out[4:-4, 4:-4]) < 40 and abs(float(out[4:-4, 4:-4].mean()) - 127.5) < 15  # the average grey

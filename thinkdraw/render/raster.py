@@ -171,3 +171,72 @@ def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regio
     gx[iy, ix] = sx
     gy[iy, ix] = sy
     return gx, gy
+
+
+MIP_SIGMAS = (1.0, 2.0, 4.0)
+"""Gaussian sigmas (source pixels) of the pre-blurred plates used where the warp minifies: level k
+serves a local minification of 2**(k+1) (a box of s source pixels per target pixel is roughly a
+Gaussian of sigma s / 2; Williams 1983, "Pyramidal parametrics", the mip-map)."""
+MIP_START = 1.5
+"""Minification (source pixels per target pixel) below which the plain bilinear sample is kept."""
+
+
+def minification(mx: np.ndarray, my: np.ndarray, step: int = 1) -> np.ndarray:
+    """Local minification of a backward map, on every ``step``-th pixel: ((h-1)//step+1,
+    (w-1)//step+1) source pixels per target pixel (1 = no scaling, 4 = four source pixels squeezed
+    into one target pixel): the larger of the lengths of the map's x and y derivatives (forward
+    differences over ``step`` pixels; the last row/column repeats its neighbour)."""
+    ax, ay = mx[::step, ::step], my[::step, ::step]
+    dxx, dyx = np.diff(ax, axis=1, append=ax[:, -2:-1]), np.diff(ay, axis=1, append=ay[:, -2:-1])
+    dxy, dyy = np.diff(ax, axis=0, append=ax[-2:-1]), np.diff(ay, axis=0, append=ay[-2:-1])
+    if ax.shape[1] < 2:
+        dxx = dyx = np.zeros_like(ax)
+    if ax.shape[0] < 2:
+        dxy = dyy = np.zeros_like(ax)
+    return np.sqrt(np.maximum(dxx * dxx + dyx * dyx, dxy * dxy + dyy * dyy)) / step
+
+
+def remap_filtered(plate: np.ndarray, mx: np.ndarray, my: np.ndarray, levels: "MipLevels", step: int = 2) -> np.ndarray:
+    """``cv2.remap`` (bilinear) of ``plate`` through (mx, my), prefiltered where the map squeezes
+    the source (a dropping chin compresses the neck below it, pressed lips their red): there a
+    bilinear sample skips texture and a shadow band turns into a stair-stepped line. Pixels with
+    minification s > MIP_START blend the two pre-blurred plates around level log2(s); all others
+    are the plain sample, bit for bit. The minification is measured every ``step`` pixels (the map
+    is smooth at that scale; the renderer's own lattice step). ``levels``: the plate's
+    :class:`MipLevels`."""
+    out = cv2.remap(plate, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    coarse = minification(mx, my, step)
+    if float(coarse.max()) <= MIP_START:
+        return out
+    cy, cx = np.nonzero(coarse > MIP_START)
+    h, w = mx.shape
+    y0, x0 = max(int(cy.min()) * step - step, 0), max(int(cx.min()) * step - step, 0)
+    y1, x1 = min(int(cy.max()) * step + 2 * step, h), min(int(cx.max()) * step + 2 * step, w)
+    sub = (slice(y0, y1), slice(x0, x1))
+    s = cv2.resize(coarse, (coarse.shape[1] * step, coarse.shape[0] * step), interpolation=cv2.INTER_LINEAR)[sub]
+    lod = np.where(s > MIP_START, np.clip(np.log2(np.maximum(s, 1.0)), 0.0, float(len(MIP_SIGMAS))), 0.0).astype(np.float32)
+    acc = out[sub].astype(np.float32)
+    res = acc.copy()
+    for k in range(1, int(np.ceil(float(lod.max()))) + 1):
+        wk = np.clip(1.0 - np.abs(lod - k), 0.0, 1.0)  # hat weight of level k
+        if not wk.any():
+            continue
+        smp = cv2.remap(levels.get(k), mx[sub], my[sub], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        res += wk[..., None] * (smp.astype(np.float32) - acc)
+    out[sub] = np.clip(res + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+class MipLevels:
+    """Pre-blurred copies of one plate (MIP_SIGMAS), each made on first use."""
+
+    def __init__(self, plate: np.ndarray) -> None:
+        self.plate = plate
+        self._levels: dict[int, np.ndarray] = {}
+
+    def get(self, k: int) -> np.ndarray:
+        """Level k >= 1: the plate blurred with sigma MIP_SIGMAS[k - 1]."""
+        k = min(max(k, 1), len(MIP_SIGMAS))
+        if k not in self._levels:
+            self._levels[k] = cv2.GaussianBlur(self.plate, (0, 0), MIP_SIGMAS[k - 1])
+        return self._levels[k]

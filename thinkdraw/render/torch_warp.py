@@ -5,7 +5,10 @@ for every (frame, triangle, lattice cell in the triangle's box) the barycentric 
 map are evaluated as one tensor expression; the dense map is upsampled from the lattice and one
 ``grid_sample`` warps the whole batch. The small overlays (mouth interior, irises, lids) are then
 drawn per frame by the numpy renderer, which is cheap (they cover a few thousand pixels), and so
-is a rigid glasses frame (glasses.py) on top of the warped face plate.
+is a rigid glasses frame (glasses.py) on top of the warped face plate. One difference from the
+numpy path: where a frame squeezes the skin (minification > 1.5, e.g. the neck under a full jaw
+drop) the numpy path samples prefiltered plates (raster.remap_filtered); this path samples the
+plain plate there, so such pixels may alias a little.
 Torch is imported only here.
 """
 

@@ -33,7 +33,7 @@ from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import Region, backward_map, points_region
+from thinkdraw.render.raster import MipLevels, Region, backward_map, points_region, remap_filtered
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -57,6 +57,7 @@ class RenderConfig:
     ring_follow: tuple[float, ...] = (1.0, 0.45)  # fraction of the head's rigid motion each ring follows
     ring_points: int = 28  # points per support ring
     border_points: int = 6  # support points per image side (fixed)
+    support_min_gap: float = 0.15  # a ring point keeps this fraction of its rest distance outside the face outline (a dropping chin compresses the neck band, never folds it)
     move_eps: float = 1e-3  # vertex displacement (pixels) below which a vertex counts as still
     mouth: bool = True  # draw the mouth interior where the lips part
     wrinkles: bool = True  # landmark-driven creases (wrinkles.py): AU4 furrows, AU12 folds, AU1/2 forehead lines, AU6 crow's feet
@@ -253,6 +254,7 @@ class Renderer:
         # on top, moved by the head's rigid motion only (see overlay)
         self.glasses = GL.detect(img, lm, self.ipd) if self.config.glasses else None
         self.plate = GL.face_plate(img, self.glasses, self.ipd) if self.glasses is not None else img
+        self.plate_mips = MipLevels(self.plate)  # prefiltered copies where a frame squeezes the skin
         if self.glasses is not None:
             log.info("glasses found: the frame moves with the head only (--no-glasses / RenderConfig(glasses=False) to turn off)")
         self._build_fold_plate()
@@ -333,7 +335,30 @@ class Renderer:
             f = self.sup_f[:, None]
             r = gate * ((1 - f) * resid[self.sup_i0] + f * resid[self.sup_i1])
             dst[self.n_face :] = sup + self.follow[:, None] * (rigid + r)
+        self._keep_support_outside(dst)
         return dst, head
+
+    def _keep_support_outside(self, dst: np.ndarray) -> None:
+        """Support points (rings) keep at least ``support_min_gap`` of their rest distance outside
+        the face outline, measured along their rest direction from it, in place on ``dst`` (V, 2).
+
+        Expressions leave the background still, but a jaw drop moves the chin 30-50 px: past the
+        first ring, the triangles of the neck band would turn inside out and leave unmapped pixels
+        (a stepped dark seam under the chin). Pushed, the band compresses instead (and the
+        prefiltered remap keeps the compressed texture smooth). Border points never move.
+        """
+        n0 = self.n_face
+        movable = self.follow > 0.0
+        f = self.sup_f[:, None]
+        o_src = (1 - f) * self.src[self.sup_i0] + f * self.src[self.sup_i1]
+        o_dst = (1 - f) * dst[self.sup_i0] + f * dst[self.sup_i1]
+        rest = self.src[n0:] - o_src
+        gap = np.hypot(rest[:, 0], rest[:, 1])
+        unit = rest / np.maximum(gap, 1e-9)[:, None]
+        now = np.einsum("ij,ij->i", dst[n0:] - o_dst, unit)
+        short = movable & (now < self.config.support_min_gap * gap)
+        if short.any():
+            dst[n0:][short] += ((self.config.support_min_gap * gap - now)[short])[:, None] * unit[short]
 
     def _outline_to_silhouette(self, dst: np.ndarray, amount: float = 1.0) -> None:
         """Where a turned head's own face points reach past its frontal outline (the cheek becomes
@@ -371,7 +396,7 @@ class Renderer:
         region, mx, my, dst, head = self.maps(lm)
         out = self.image.copy()
         if mx is not None:
-            out[region.slices()] = cv2.remap(self.plate, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            out[region.slices()] = remap_filtered(self.plate, mx, my, self.plate_mips, max(self.config.map_step, 2))
         self.overlay(out, lm, region, mx, my, dst, head)
         return out
 
