@@ -63,15 +63,32 @@ def chain_frame(upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (c0 + c1) / 2.0, ex, ey
 
 
+def chain_profile(d: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Height of a chain (n, 2) given in its own frame at abscissae ``u``, and the local slope
+    factor 1 / sqrt(1 + slope^2) that turns a vertical offset from the chain into a distance along
+    its normal (both float32, shaped like ``u``)."""
+    order = np.argsort(d[:, 0], kind="stable")
+    x, y = d[order, 0], d[order, 1]
+    dx = np.maximum(np.diff(x), 1e-3)
+    seg = np.clip(np.diff(y) / dx, -20.0, 20.0)
+    vert = np.concatenate([seg[:1], (seg[:-1] + seg[1:]) / 2.0, seg[-1:]])
+    height = np.interp(u, x, y).astype(np.float32)
+    slope = np.interp(u, x, vert).astype(np.float32)
+    return height, (1.0 / np.sqrt(1.0 + slope * slope)).astype(np.float32)
+
+
 def between_chains_alpha(
-    upper: np.ndarray, lower: np.ndarray, px: np.ndarray, py: np.ndarray, feather: float = 0.7
+    upper: np.ndarray, lower: np.ndarray, px: np.ndarray, py: np.ndarray, feather: float = 0.7,
+    along_normal: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Soft mask of the opening between two corner-to-corner chains (eye lids, inner lips).
 
-    upper, lower: (n, 2) pixels, same corners at both ends. px, py: pixel grids (h, w).
-    Returns (alpha in [0, 1], v - v_upper, v_lower - v, gap = v_lower - v_upper), all (h, w)
-    float32 pixels, measured perpendicular to the corner-to-corner axis. Anti-aliased over
-    ``feather`` pixels; no polygon fill needed.
+    upper, lower: (n, 2) pixels, same corners at both ends. px, py: pixel grids (any shape).
+    Returns (alpha in [0, 1], v - v_upper, v_lower - v, gap = v_lower - v_upper), float32 pixels
+    shaped like px, measured perpendicular to the corner-to-corner axis. Anti-aliased over
+    ``feather`` pixels; no polygon fill needed. along_normal: the two distances are taken along
+    each chain's local normal instead, so the ramp stays ``feather`` wide where a chain turns steep
+    (the mouth interior's lip edge near the corners).
     """
     o, ex, ey = chain_frame(upper)
     du = (upper - o) @ np.stack([ex, ey], 1)
@@ -80,15 +97,15 @@ def between_chains_alpha(
     qy = py - o[1]
     u = (qx * ex[0] + qy * ex[1]).astype(np.float32)
     v = (qx * ey[0] + qy * ey[1]).astype(np.float32)
-    iu = np.argsort(du[:, 0], kind="stable")
-    il = np.argsort(dl[:, 0], kind="stable")
-    vu = np.interp(u, du[iu, 0], du[iu, 1]).astype(np.float32)
-    vl = np.interp(u, dl[il, 0], dl[il, 1]).astype(np.float32)
+    vu, nu = chain_profile(du, u)
+    vl, nl = chain_profile(dl, u)
     u0 = min(du[:, 0].min(), dl[:, 0].min())
     u1 = max(du[:, 0].max(), dl[:, 0].max())
     f = np.float32(max(feather, 1e-3))
     below_upper = v - vu
     above_lower = vl - v
+    if along_normal:
+        below_upper, above_lower = below_upper * nu, above_lower * nl
     a = np.clip(below_upper / f + 0.5, 0, 1) * np.clip(above_lower / f + 0.5, 0, 1)
     a *= np.clip((u - u0) / f + 0.5, 0, 1) * np.clip((u1 - u) / f + 0.5, 0, 1)
     return a.astype(np.float32), below_upper, above_lower, (vl - vu)

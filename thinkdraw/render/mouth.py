@@ -93,46 +93,23 @@ class _Layer:
     col: np.ndarray  # (M, 3) RGB float
 
 
-def _chain_profile(d: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Height of a chain (n, 2) in its frame at abscissae ``u``, and the local slope factor.
-
-    The factor 1 / sqrt(1 + slope^2) turns a vertical offset from the chain into a distance along
-    its normal, so the anti-aliasing ramp keeps ~1 px width where the lip edge turns steep.
-    """
-    order = np.argsort(d[:, 0], kind="stable")
-    x, y = d[order, 0], d[order, 1]
-    dx = np.maximum(np.diff(x), 1e-3)
-    seg = np.clip(np.diff(y) / dx, -20.0, 20.0)
-    vert = np.concatenate([seg[:1], (seg[:-1] + seg[1:]) / 2.0, seg[-1:]])
-    height = np.interp(u, x, y).astype(np.float32)
-    slope = np.interp(u, x, vert).astype(np.float32)
-    return height, (1.0 / np.sqrt(1.0 + slope * slope)).astype(np.float32)
-
-
 def _opening(inner_upper: np.ndarray, inner_lower: np.ndarray, box: tuple[int, int, int, int],
              feather: float) -> _Opening | None:
-    """Coverage and distances of the pixels in ``box`` (x0, y0, x1, y1) between the inner lips."""
+    """Coverage and distances of the pixels in ``box`` (x0, y0, x1, y1) between the inner lips
+    (distances along the lips' normals: the anti-aliasing ramp keeps ~1 px where an edge turns steep)."""
     x0, y0, x1, y1 = box
-    o, ex, ey = chain_frame(inner_upper)
-    basis = np.stack([ex, ey], 1)
-    du, dl = (inner_upper - o) @ basis, (inner_lower - o) @ basis
-    qx = np.arange(x0, x1, dtype=np.float32) - np.float32(o[0])
-    qy = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(o[1])
-    u = (qx * np.float32(ex[0]) + qy * np.float32(ex[1])).ravel()
-    v = (qx * np.float32(ey[0]) + qy * np.float32(ey[1])).ravel()
-    vu, nu = _chain_profile(du, u)
-    vl, nl = _chain_profile(dl, u)
-    u0, u1 = float(min(du[:, 0].min(), dl[:, 0].min())), float(max(du[:, 0].max(), dl[:, 0].max()))
-    d_up, d_lo = (v - vu) * nu, (vl - v) * nl
-    f = np.float32(max(feather, 1e-3))
-    a = np.clip(d_up / f + 0.5, 0, 1) * np.clip(d_lo / f + 0.5, 0, 1)
-    a *= np.clip((u - u0) / f + 0.5, 0, 1) * np.clip((u1 - u) / f + 0.5, 0, 1)
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    a, d_up, d_lo, _ = between_chains_alpha(inner_upper, inner_lower, px, py, feather, along_normal=True)
     idx = np.flatnonzero(a > 0)
     if idx.size == 0:
         return None
     ys, xs = np.divmod(idx, x1 - x0)
-    side = (2.0 * u[idx] - (u0 + u1)) / max(u1 - u0, 1e-3)
-    return _Opening(ys + y0, xs + x0, a[idx], side.astype(np.float32), d_up[idx], d_lo[idx])
+    o, ex, _ = chain_frame(inner_upper)
+    ends = np.concatenate([inner_upper, inner_lower]) @ ex - float(o @ ex)
+    u0, u1 = float(ends.min()), float(ends.max())
+    u = (xs + x0 - o[0]) * ex[0] + (ys + y0 - o[1]) * ex[1]
+    side = (2.0 * u - (u0 + u1)) / max(u1 - u0, 1e-3)
+    return _Opening(ys + y0, xs + x0, a.ravel()[idx], side.astype(np.float32), d_up.ravel()[idx], d_lo.ravel()[idx])
 
 
 def _light(op: _Opening, k: float) -> np.ndarray:
