@@ -190,6 +190,12 @@ class Renderer:
         oval_ids = np.array(M.FACE_OVAL)[order]
         self.sup_i0, self.sup_i1, self.sup_f = oval_ids[prev], oval_ids[pos], np.clip(frac, 0, 1)
         self.src = np.concatenate([face, support_pts]).astype(np.float64)
+        # each support point's rest offset from the outline point in its direction (a distance and
+        # an outward unit vector), kept by _keep_support_outside
+        f = self.sup_f[:, None]
+        rest = support_pts - ((1 - f) * face[self.sup_i0] + f * face[self.sup_i1])
+        self.sup_gap = np.hypot(rest[:, 0], rest[:, 1])
+        self.sup_out = rest / np.maximum(self.sup_gap, 1e-9)[:, None]
         # outside the face: Delaunay of oval + support, keep triangles outside the oval polygon
         ids = np.concatenate([np.array(M.FACE_OVAL), M.N_MESH + np.arange(len(support_pts))])
         dl = Delaunay(self.src[ids])
@@ -348,17 +354,13 @@ class Renderer:
         prefiltered remap keeps the compressed texture smooth). Border points never move.
         """
         n0 = self.n_face
-        movable = self.follow > 0.0
         f = self.sup_f[:, None]
-        o_src = (1 - f) * self.src[self.sup_i0] + f * self.src[self.sup_i1]
         o_dst = (1 - f) * dst[self.sup_i0] + f * dst[self.sup_i1]
-        rest = self.src[n0:] - o_src
-        gap = np.hypot(rest[:, 0], rest[:, 1])
-        unit = rest / np.maximum(gap, 1e-9)[:, None]
-        now = np.einsum("ij,ij->i", dst[n0:] - o_dst, unit)
-        short = movable & (now < self.config.support_min_gap * gap)
+        now = np.einsum("ij,ij->i", dst[n0:] - o_dst, self.sup_out)
+        need = self.config.support_min_gap * self.sup_gap
+        short = (self.follow > 0.0) & (now < need)
         if short.any():
-            dst[n0:][short] += ((self.config.support_min_gap * gap - now)[short])[:, None] * unit[short]
+            dst[n0:][short] += (need - now)[short, None] * self.sup_out[short]
 
     def _outline_to_silhouette(self, dst: np.ndarray, amount: float = 1.0) -> None:
         """Where a turned head's own face points reach past its frontal outline (the cheek becomes
