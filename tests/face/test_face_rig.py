@@ -237,6 +237,23 @@ def test_sad_brows_are_oblique(canon_rig):
     np.testing.assert_allclose(one, au1 + _iod_units(canon_rig, {"AU15": 1.0}), atol=1e-9)
 
 
+LASH_L = [466, 388, 387, 386, 385, 384, 398]  # upper lid margin, person's left
+FOLD_L = [467, 260, 259, 257, 258, 286, 414]  # the ring above it (top of the pretarsal band)
+ABOVE_FOLD_L = [342, 445, 444, 443, 442, 441, 413]
+
+
+@pytest.mark.parametrize("params", [{"AU1": 1.0}, {"AU2L": 1.0, "AU2R": 1.0}, {"AU1": 1.0, "AU2L": 1.0}])
+def test_brow_raise_leaves_the_tarsal_band_rigid(canon_rig, params):
+    """The tarsal plate does not stretch when the brows rise; the skin above the fold does. With
+    the fold ring following the brow by half (as before), the lashes and lid shadow were stretched
+    into a grey band under a raised brow on the astronaut, and MediaPipe took it for the brow."""
+    d = _iod_units(canon_rig, params)
+    brow_up = -d[INNER_BROW_L + OUTER_BROW_L, 1].min()  # pixels: y down
+    assert brow_up > 0.05
+    assert np.abs(d[FOLD_L] - d[LASH_L]).max() < 0.1 * brow_up  # band kept rigid
+    assert -d[ABOVE_FOLD_L, 1].min() > 0.25 * brow_up  # the skin above the fold still unfolds
+
+
 @pytest.mark.parametrize("dims", [3, 2])
 def test_inverse_recovers_interacting_aus(astro_rig, dims):
     p = {"AU1": 0.8, "AU4": 0.55, "AU15": 0.8, "AU17": 0.55, "yaw": 8.0}
@@ -387,3 +404,20 @@ def test_pressed_lips_thin_but_never_fold(grace_portrait, params):
     rest = Rig(grace_portrait).forward({})[0]
     thick = lambda p: p[17, 1] - p[14, 1] + p[13, 1] - p[0, 1]  # noqa: E731  (lower + upper red, midline)
     assert thick(x) < 0.9 * thick(rest)  # the red did thin
+
+
+def test_jaw_codes_are_alternatives_not_summed(canon_rig, astro_rig):
+    """AU26 and AU27 are two amounts of one jaw motion (FACS scores one): given both, the jaw
+    opens by the larger, never by their sum (summed, 1.0 + 0.8 rotated it 29 degrees)."""
+    chin = lambda p: _iod_units(canon_rig, p)[152, 1]  # noqa: E731  (pixels: y down, a drop > 0)
+    assert chin({"AU26": 1.0, "AU27": 0.8}) == pytest.approx(chin({"AU27": 0.8}), abs=1e-9)
+    both = chin({"AU26": 1.0, "AU27": 0.3})  # AU26's 13 deg exceed AU27's 6: about AU26's drop
+    assert both == pytest.approx(chin({"AU26": 1.0}), rel=0.1)
+    assert both < chin({"AU26": 1.0}) + chin({"AU27": 0.3}) - 0.05
+    np.testing.assert_allclose(_iod_units(canon_rig, {"AU26": 0.7}),  # one code alone: unchanged
+                               0.7 * _iod_units(canon_rig, {"AU26": 1.0}), atol=0.02)
+    for p in ({"AU26": 0.9}, {"AU27": 0.9}):  # and the inverse reads one code
+        est = astro_rig.inverse(astro_rig.forward(p))[0]
+        au = next(iter(p))
+        assert est[IDX[au]] == pytest.approx(0.9, abs=0.05)
+        assert est[IDX["AU27" if au == "AU26" else "AU26"]] < 0.05

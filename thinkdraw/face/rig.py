@@ -673,7 +673,7 @@ class Rig:
         p = self.params_matrix(params)
         a = p[:, self._basis_cols]
         lo, hi = _bounds(self.model)
-        a = np.clip(a, lo, hi)  # AUs in [0, 1], gaze in [-1, 1]
+        a = apply_alternatives(np.clip(a, lo, hi), self.model.columns)  # AUs in [0, 1], gaze in [-1, 1]
         if relative:
             return self.model.shape(a)
         return self.model_raw.shape(a)
@@ -682,7 +682,8 @@ class Rig:
         """Rig parameters -> (T, 478, 3) pixel landmarks on this portrait (x right, y down, z).
 
         params: {channel: value}, (D,) or (T, D) in ``thinkdraw.motion`` order and units; AU
-        values are clipped to [0, 1] and gaze to [-1, 1] (pose is not limited).
+        values are clipped to [0, 1] and gaze to [-1, 1] (pose is not limited); of two codes for one
+        motion (rig.yaml ``alternatives``: AU26 and AU27) the larger sets the motion.
         relative: True = AU targets on the neutralised face (the photo's own smile removed);
         False = displacements added to the photo's face as it is.
         """
@@ -954,6 +955,38 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
         s, r, t = _fit_pose_2d(shapes, cam, w_all)
         t = np.concatenate([t, np.zeros((t_n, 1))], axis=1)
     return _assemble(rig, model, a, s, r, t)
+
+
+@functools.lru_cache(maxsize=None)
+def _alternatives(columns: tuple[str, ...]) -> tuple[tuple[int, int, float], ...]:
+    """rig.yaml ``alternatives`` -> ((stronger column, weaker column, ratio), ...); ratio = the
+    weaker code's amount one unit of the stronger one stands for (their first rotate components'
+    angles, else 1)."""
+    def degrees(au: str) -> float | None:
+        for comp in rig_spec()["aus"].get(au, []):
+            if "rotate" in comp:
+                return float(comp["rotate"]["deg"])
+        return None
+
+    out = []
+    for alt in rig_spec().get("alternatives") or []:
+        strong, weak = str(alt["stronger"]), str(alt["weaker"])
+        ds, dw = degrees(strong), degrees(weak)
+        out.append((columns.index(strong), columns.index(weak), ds / dw if ds and dw else 1.0))
+    return tuple(out)
+
+
+def apply_alternatives(a: np.ndarray, columns: tuple[str, ...]) -> np.ndarray:
+    """(T, C) basis amounts -> the same with rig.yaml ``alternatives`` resolved: where two codes for
+    one motion are both given, the weaker keeps only what exceeds the stronger (the jaw opens by
+    the larger of AU26 and AU27, not their sum).  Identity when at most one of a pair is active."""
+    alts = _alternatives(tuple(columns))
+    if not alts:
+        return a
+    a = np.array(a, dtype=np.float64, copy=True)
+    for i, j, ratio in alts:
+        a[:, j] = np.maximum(0.0, a[:, j] - ratio * a[:, i])
+    return a
 
 
 @functools.lru_cache(maxsize=None)
