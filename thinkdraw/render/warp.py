@@ -93,6 +93,20 @@ def _smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray
     return out.reshape(x.shape)
 
 
+def _window_map(win: tuple[int, int, int, int], region: Region, mx: np.ndarray | None,
+                my: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Source positions (h, w) float32 x, y for the pixels of ``win`` (x0, y0, x1, y1): the frame's
+    backward map (mx, my over ``region``) where the window overlaps it, identity elsewhere."""
+    x0, y0, x1, y1 = win
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    if mx is not None:
+        ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
+        if ox1 > ox0 and oy1 > oy0:
+            gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+            gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+    return gx, gy
+
+
 def _landmarks_of(portrait: Any) -> np.ndarray:
     lm = portrait.landmarks if hasattr(portrait, "landmarks") else portrait
     lm = np.asarray(lm, dtype=np.float64)
@@ -485,13 +499,7 @@ class Renderer:
     def _warp_plate(self, plate: np.ndarray, win: tuple[int, int, int, int], region: Region,
                     mx: np.ndarray | None, my: np.ndarray | None) -> np.ndarray:
         """``plate`` (an image aligned with the source) warped like this frame over a window."""
-        x0, y0, x1, y1 = win
-        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-        if mx is not None:  # the frame's map where the window overlaps the moved region
-            ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
-            if ox1 > ox0 and oy1 > oy0:
-                gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
-                gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+        gx, gy = _window_map(win, region, mx, my)
         return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _corner_lift(self, lm: np.ndarray, head: Similarity) -> float:
@@ -581,12 +589,7 @@ class Renderer:
         if win.empty:
             return
         x0, y0, x1, y1 = win.x0, win.y0, win.x1, win.y1
-        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-        if mx is not None:
-            ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
-            if ox1 > ox0 and oy1 > oy0:
-                gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
-                gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+        gx, gy = _window_map((x0, y0, x1, y1), region, mx, my)
         warped = cv2.remap(self.fold_plate, gx - float(fw.x0), gy - float(fw.y0), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         a = warped[..., 3:4] * w
         cur = out[y0:y1, x0:x1].astype(np.float32)
