@@ -50,3 +50,44 @@ def test_tongue_hidden_when_slightly_open_and_shown_when_wide_open() -> None:
 
     assert tongue_fraction(_render(8.0, 30.0, 0.1)) < 0.005  # speech-like opening: behind the teeth
     assert tongue_fraction(_render(14.0, 80.0, 0.55)) > 0.03  # wide open: the dorsum shows
+
+
+def _big(up: float, down: float, jaw_ipd: float) -> tuple[np.ndarray, float, float, float]:
+    """A 300 px-IPD mouth (teeth ~40 px wide): the image and the pixel columns at the midline
+    contact, the centre of a central incisor and the centre of a lateral incisor (IPD 300)."""
+    ipd, c = 300.0, np.array([256.0, 230.0])
+    style = MO.make_style(np.array([200.0, 160.0, 140.0]), np.array([190.0, 110.0, 110.0]), np.array([235.0, 232.0, 228.0]))
+    t = np.linspace(0.0, np.pi, 11)
+    x = c[0] - 140.0 * np.cos(t)
+    upper, lower = np.stack([x, c[1] - up * np.sin(t)], 1), np.stack([x, c[1] + down * np.sin(t)], 1)
+    out = np.full((420, 512, 3), 128, np.uint8)
+    MO.render_mouth(out, upper, lower, Similarity.identity(), c, np.array([0.0, jaw_ipd * ipd]), ipd, style, 1.0)
+    # arch positions (IPD): central incisor centre s = 0.0675, lateral s = 0.1865 on a 0.42 radius arch
+    lateral = 0.42 * np.sin(0.1865 / 0.42)
+    return out, c[0] + 1.0, c[0] + 0.0675 * ipd, c[0] + lateral * ipd
+
+
+def _enamel_rows(column: np.ndarray) -> np.ndarray:
+    """Row indices of bright, unsaturated (enamel) pixels in a (H, 3) column."""
+    r, g, b = column.astype(np.float64).T
+    return np.flatnonzero((_lum(column) > 150) & (r - b < 60))
+
+
+def test_gum_papilla_fills_the_embrasure_between_the_incisors() -> None:
+    # upper lip raised (AU10-like): gum above the crowns; the margin arches over each crown and
+    # comes down to a point between them, so enamel starts lower at the contact than mid-crown
+    out, contact, central, _ = _big(60.0, 30.0, 0.0)
+    top_contact = _enamel_rows(out[:250, int(contact)])[0]
+    top_central = _enamel_rows(out[:250, int(central)])[0]
+    assert top_contact >= top_central + 6
+    gum = out[top_contact - 3, int(contact)].astype(int)
+    assert gum[0] > gum[1] + 40  # pink gum, not a dark embrasure, above the contact
+
+
+def test_lateral_incisors_are_shorter_than_the_centrals() -> None:
+    # wide open jaw: the upper row's incisal edge stands against the dark cavity
+    out, _, central, lateral = _big(40.0, 110.0, 0.4)
+    edge_central = _enamel_rows(out[:300, int(central)])[-1]
+    edge_lateral = _enamel_rows(out[:300, int(lateral)])[-1]
+    # ~1 mm (0.014 IPD = 4 px) beyond what the smile arc alone lifts them (~2 px)
+    assert edge_central >= edge_lateral + 5

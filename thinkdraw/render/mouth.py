@@ -26,6 +26,19 @@ _ARCH_RADIUS = 0.42
 _TOOTH_TONE = np.array([1.0, 0.975, 0.94, 0.96, 0.95, 0.945, 0.94, 0.94], dtype=np.float32)
 # Fixed left/right asymmetry per tooth (no two real teeth match); sign flips with the side.
 _TOOTH_SIDE = np.array([0.008, -0.012, 0.01, -0.008, 0.008, -0.006, 0.0, 0.0], dtype=np.float32)
+# Per-tooth incisal profile and gum, midline outward (IPD; 1 mm ~ 0.016 IPD at a 63 mm IPD). From
+# average adult crown anatomy (e.g. Wheeler's Dental Anatomy): upper lateral incisors ~1 mm shorter
+# than the centrals; canines and premolars end in a pointed buccal cusp; interdental papillae reach
+# ~2-3 mm from the gingival zenith toward the contact. Contacts are shared by two teeth, so the
+# papilla tables are per boundary (index i = the contact on the midline side of tooth i).
+_UPPER_SHORT = np.array([0.0, 0.014, 0.002, 0.008, 0.012, 0.016, 0.02, 0.02], dtype=np.float32)
+_UPPER_CUSP = np.array([0.0, 0.0, 0.014, 0.008, 0.006, 0.004, 0.004, 0.004], dtype=np.float32)
+_UPPER_PAPILLA = np.array([0.036, 0.036, 0.034, 0.032, 0.03, 0.028, 0.025, 0.025, 0.025], dtype=np.float32)
+_LOWER_SHORT = np.array([0.0, 0.0, 0.0, 0.004, 0.006, 0.008, 0.01, 0.01], dtype=np.float32)
+_LOWER_CUSP = np.array([0.0, 0.0, 0.008, 0.005, 0.005, 0.003, 0.003, 0.003], dtype=np.float32)
+_LOWER_PAPILLA = np.array([0.028, 0.028, 0.028, 0.026, 0.024, 0.022, 0.02, 0.02, 0.02], dtype=np.float32)
+_LOWER_GUM = 0.06
+"""Depth of lower gum drawn below the lower crowns (IPD); seen only when the lower lip is pulled down."""
 _CORRIDOR = 0.8
 """Light lost at the mouth corners (buccal corridor): the cheeks close around the lateral teeth."""
 _SHADOW_WARMTH = np.array([0.0, 0.2, 0.4], np.float32)
@@ -128,33 +141,64 @@ def _light(op: _Opening, k: float) -> np.ndarray:
     return corridor * (1.0 - 0.3 * ru * ru) * (1.0 - 0.22 * rl * rl)
 
 
-def _teeth_row(x: np.ndarray, bounds: np.ndarray, width_px: float,
-               neck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel (tooth shading, incisal-edge rounding in IPD) for arch coordinate ``x`` (IPD).
+@dataclass(frozen=True)
+class _Teeth:
+    """Where each pixel falls on a row of teeth (flat arrays, one entry per pixel)."""
+
+    i: np.ndarray  # tooth index from the midline (0 central incisor, 1 lateral, 2 canine, ...)
+    t: np.ndarray  # 0..1 across the tooth, midline side to distal side
+    c: np.ndarray  # 2t - 1: -1 .. 1 across the tooth
+    width: np.ndarray  # the tooth's projected width, pixels
+
+
+def _teeth_at(x: np.ndarray, bounds: np.ndarray, width_px: float) -> _Teeth:
+    """Tooth coordinates for arch coordinate ``x`` (IPD, frontal projection): the arch is a circle
+    of radius _ARCH_RADIUS, so arc length s = R asin(|x| / R) indexes the tooth boundaries."""
+    s = _ARCH_RADIUS * np.arcsin(np.clip(np.abs(x) / _ARCH_RADIUS, 0, 1))
+    i = np.clip(np.searchsorted(bounds, s, side="right") - 1, 0, len(bounds) - 2)
+    lo, hi = bounds[i], bounds[i + 1]
+    t = (s - lo) / (hi - lo)
+    fore = np.sqrt(np.clip(1 - (x / _ARCH_RADIUS) ** 2, 0.05, 1))  # arch foreshortening
+    return _Teeth(i, t, 2 * t - 1, (hi - lo) * width_px * fore)
+
+
+def _scallop(teeth: _Teeth, papilla: np.ndarray) -> np.ndarray:
+    """How far (IPD) the gum reaches onto the crown at each pixel: 0 at the tooth's gingival zenith,
+    ``papilla[j]`` at contact j (the interdental papilla fills the embrasure; ``papilla`` has one
+    entry per contact, tooth i lies between contacts i and i + 1).
+    The margin is a rounded arch over each crown and comes to a point between them (|c|^1.5)."""
+    a = np.abs(teeth.c)
+    return np.where(teeth.c < 0, papilla[teeth.i], papilla[teeth.i + 1]) * a * np.sqrt(a)
+
+
+def _incisal_profile(teeth: _Teeth, short: np.ndarray, cusp: np.ndarray) -> np.ndarray:
+    """How far (IPD) the incisal edge sits above the row's common edge: per-tooth crown length
+    (lateral incisors ~1 mm shorter than centrals and canines), the canine's and premolars' pointed
+    cusp (the edge rises linearly from the cusp tip), and rounded mesial/distal corners."""
+    c2 = teeth.c * teeth.c
+    corner = 0.006 * (c2 * c2 * c2) * (1.0 + 0.3 * np.minimum(teeth.i, 3))
+    return short[teeth.i] + cusp[teeth.i] * np.abs(teeth.c) + corner
+
+
+def _teeth_row(x: np.ndarray, teeth: _Teeth, neck: np.ndarray) -> np.ndarray:
+    """Per-pixel tooth shading for arch coordinate ``x`` (IPD) on the teeth ``teeth``.
 
     ``neck``: 0 at the incisal edge .. 1 at the gum line. Shading combines a fixed per-tooth tone,
     the crown's convex labial face (it turns away from the frontal light toward its mesial and
     distal edges) and a thin, soft interproximal line whose contrast fades as the arch turns the
     contacts away from the camera. Crowns taper toward the gum (the neck is ~70 % of the crown's
-    width), so the line opens into a darker triangular embrasure there.
+    width), so the line widens into an embrasure there (the papilla covers most of it).
     """
-    s = _ARCH_RADIUS * np.arcsin(np.clip(np.abs(x) / _ARCH_RADIUS, 0, 1))
-    i = np.clip(np.searchsorted(bounds, s, side="right") - 1, 0, len(bounds) - 2)  # tooth index
-    lo, hi = bounds[i], bounds[i + 1]
-    t = (s - lo) / (hi - lo)
-    c = 2 * t - 1
-    fore = np.sqrt(np.clip(1 - (x / _ARCH_RADIUS) ** 2, 0.05, 1))  # arch foreshortening
-    width = (hi - lo) * width_px * fore  # the tooth's projected width, pixels
+    i, t, c, width = teeth.i, teeth.t, teeth.c, teeth.width
     n3 = neck * neck * neck
     gap_px = np.minimum(t, 1 - t) * width - 0.15 * n3 * width
     g = np.clip(1.0 - gap_px / 0.8, 0, 1)
     # a photo blurs sub-pixel detail: narrow (small or distant) teeth show fainter contact lines
     contrast = (0.1 + 0.25 * n3) * np.clip(width / 8.0, 0.3, 1.0)
     tone = _TOOTH_TONE[i] + np.sign(x) * _TOOTH_SIDE[i]
-    shade = tone * (1.0 - 0.05 * c * c) * (1.0 - contrast * g * g)
     c2 = c * c
-    rounding = 0.006 * (c2 * c2 * c2) * (1.0 + 0.3 * i)
-    return shade.astype(np.float32), rounding.astype(np.float32)
+    shade = tone * (1.0 - 0.04 * c2 - 0.1 * c2 * c2) * (1.0 - contrast * g * g)
+    return shade.astype(np.float32)
 
 
 def _mix(col: np.ndarray, layer: np.ndarray, w: np.ndarray) -> None:
@@ -212,14 +256,15 @@ def _teeth_colour(style: MouthStyle, shade: np.ndarray, cervical: np.ndarray, in
 
 def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float) -> _Layer:
     """Upper teeth and gum in the skull frame (IPD, origin on the resting lips' contact line)."""
-    gum_line = style.upper_drop - 0.18 * hx * hx - style.upper_height
-    # incisal rounding only shortens a crown: the unrounded edge bounds the pixels worth shading
+    gum_line = style.upper_drop - 0.18 * hx * hx - style.upper_height  # gingival zeniths (smile arc)
+    # the incisal profile only shortens a crown: the common edge bounds the pixels worth shading
     reach = np.minimum(gum_line + style.upper_height - hy, _ARCH_RADIUS * 0.98 - np.abs(hx))
     sel = np.flatnonzero(reach * k > -0.5)
     hx, hy, gum_line = hx[sel], hy[sel], gum_line[sel]
+    teeth = _teeth_at(hx, _UPPER_BOUNDS, k)
     neck = np.clip(1.0 - (hy - gum_line) / (0.5 * style.upper_height), 0, 1)
-    shade, rnd = _teeth_row(hx, _UPPER_BOUNDS, k, neck)
-    edge = gum_line + style.upper_height - rnd
+    shade = _teeth_row(hx, teeth, neck)
+    edge = gum_line + style.upper_height - _incisal_profile(teeth, _UPPER_SHORT, _UPPER_CUSP)
     cover = np.clip((edge - hy) * k / 0.9 + 0.5, 0, 1)
     cover *= np.clip((_ARCH_RADIUS * 0.98 - np.abs(hx)) * k + 0.5, 0, 1)
     v = np.clip((hy - gum_line) / style.upper_height, 0, 1)  # 0 at the gum, 1 at the incisal edge
@@ -229,29 +274,38 @@ def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float) ->
     # wet enamel mirrors the frontal key light: a broad, faint sheen across the central incisors
     sheen = np.clip(1.0 - (hx / 0.22) ** 2 - ((v - 0.45) / 0.35) ** 2, 0, 1)
     _mix(col, np.broadcast_to(np.float32(255.0), col.shape), 0.12 * sheen * sheen)
-    gum = np.clip((gum_line - hy) * k / 0.9 + 0.5, 0, 1)
+    margin = gum_line + _scallop(teeth, _UPPER_PAPILLA)  # the papillae reach down between crowns
+    gum = np.clip((margin - hy) * k / 0.9 + 0.5, 0, 1)
     gum_shade = 0.8 + 0.2 * np.clip((hy - gum_line) * k / 3.0 + 1.0, 0, 1)
     _mix(col, style.gum * gum_shade[:, None], gum)
     return _Layer(sel, cover, col)
 
 
 def _lower_teeth(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float) -> _Layer:
-    """Lower teeth in the jaw frame (IPD, incisal edge at y=0), shaded by the upper row."""
+    """Lower teeth and gum in the jaw frame (IPD, incisal edge at y=0), shaded by the upper row.
+    The gum shows below the crowns only when the lower lip is pulled down (AU16)."""
     base = -0.12 * lx * lx
-    # incisal rounding only lowers the edge: the unrounded crown bounds the pixels worth shading
-    bottom = base + style.lower_height - ly
+    gum_line = base + style.lower_height  # gingival zeniths
+    # the incisal profile only lowers the edge: the common edge bounds the pixels worth shading
+    bottom = gum_line + _LOWER_GUM - ly
     reach = np.minimum(np.minimum(ly - base, bottom), _ARCH_RADIUS * 0.98 - np.abs(lx))
     sel = np.flatnonzero(reach * k > -0.5)
-    lx, ly, base, bottom = lx[sel], ly[sel], base[sel], bottom[sel]
+    lx, ly, base, gum_line, bottom = lx[sel], ly[sel], base[sel], gum_line[sel], bottom[sel]
+    teeth = _teeth_at(lx, _LOWER_BOUNDS, k)
     neck = np.clip((ly - base) / (0.5 * style.lower_height) - 1.0, 0, 1)
-    shade, rnd = _teeth_row(lx, _LOWER_BOUNDS, k, neck)
-    edge = base + rnd
+    shade = _teeth_row(lx, teeth, neck)
+    edge = base + _incisal_profile(teeth, _LOWER_SHORT, _LOWER_CUSP)
     cover = np.clip((ly - edge) * k / 0.9 + 0.5, 0, 1) * np.clip(bottom * k + 0.5, 0, 1)
     cover *= np.clip((_ARCH_RADIUS * 0.98 - np.abs(lx)) * k + 0.5, 0, 1)
     v = np.clip((ly - edge) / style.lower_height, 0, 1)  # 0 at the incisal edge, 1 at the gum
     cervical = np.clip((v - 0.6) / 0.4, 0, 1)
     incisal = np.clip(1.0 - v / 0.18, 0, 1)
-    return _Layer(sel, cover, _teeth_colour(style, shade, cervical, incisal) * _LOWER_ROW)
+    col = _teeth_colour(style, shade, cervical, incisal)
+    margin = gum_line - _scallop(teeth, _LOWER_PAPILLA)  # the papillae reach up between crowns
+    gum = np.clip((ly - margin) * k / 0.9 + 0.5, 0, 1)
+    gum_shade = 0.8 + 0.2 * np.clip((gum_line - ly) * k / 3.0 + 1.0, 0, 1)
+    _mix(col, style.gum * gum_shade[:, None], gum)
+    return _Layer(sel, cover, col * _LOWER_ROW)
 
 
 def _frame(px: np.ndarray, py: np.ndarray, origin: np.ndarray, R: np.ndarray,
