@@ -52,3 +52,25 @@ def test_closing_an_open_smile_restores_lower_lip_colour(astronaut):
     lip = chroma(np.asarray(r.lip, float))
     assert abs(chroma(toned)[0] - lip[0]) < abs(chroma(plain)[0] - lip[0])
     assert chroma(toned)[0] - chroma(toned)[1] > chroma(plain)[0] - chroma(plain)[1]
+
+
+def test_an_eye_narrowed_from_below_keeps_its_upper_lid_and_iris(astronaut):
+    # AU6 (cheek raiser) and AU7 (lid tightener) push the lower lid up; the upper margin barely
+    # moves. The closed-lid paint is for an upper lid that slid down (AU43/45): it must stay off
+    # here (it used to paint a flat skin band over the lashes and the top of the iris).
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render import eyes as E
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    rig = Rig(portrait)
+    with_lids, without = Renderer(img, portrait), Renderer(img, portrait, RenderConfig(lids=False))
+    for params in ({"AU6": 1.0}, {"AU7": 1.0}, {"AU6": 1.0, "AU12L": 1.0, "AU12R": 1.0}):
+        lm = rig.forward(params)[0]
+        assert np.array_equal(with_lids.render(lm), without.render(lm)), params
+    closed = rig.forward({"AU43": 1.0})[0]
+    assert not np.array_equal(with_lids.render(closed), without.render(closed))
+    for up in (M.RIGHT_EYE_UPPER, M.LEFT_EYE_UPPER):  # descent is measured the same on both eyes
+        rest = _lm(astronaut)[list(up), :2]
+        assert E.upper_lid_descent(closed[list(up), :2], rest) > 0.5 * np.ptp(rest[:, 1])
+        assert abs(E.upper_lid_descent(rig.forward({"AU7": 1.0})[0][list(up), :2], rest)) < 0.2 * np.ptp(rest[:, 1])

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from thinkdraw.render.geometry import between_chains_alpha
+from thinkdraw.render.raster import inpaint
 
 
 @dataclass
@@ -64,7 +65,7 @@ def build_eye(
     disk = (np.hypot(px - c[0], py - c[1]) < r * 1.12) & (opening > 0.05)
     if disk.any():
         mask = disk.astype(np.uint8) * 255
-        clean[y0:y1, x0:x1] = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), mask, max(2.0, r * 0.5), cv2.INPAINT_TELEA)
+        clean[y0:y1, x0:x1] = inpaint(image[y0:y1, x0:x1], mask, max(2.0, r * 0.5))
     return EyeModel(upper, lower, iris, c, r, x0, y0, texture.astype(np.float32), tri, bary)
 
 
@@ -107,6 +108,11 @@ def composite_eye(
     return True
 
 
+_LID_START = 0.2
+"""Upper-lid descent (fraction of the rest opening) where the closed-lid paint starts: below it the
+warp's own lid is right. AU6/AU7 lower the margin ~0.1, and a neutralised smile moves it ~0.05."""
+
+
 @dataclass
 class LidModel:
     """One upper lid's precomputed appearance (source pixels, colours RGB 0-255)."""
@@ -147,19 +153,34 @@ def build_lid(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: 
     return LidModel(upper, lower, skin, lash, max(rest_open, 1e-3))
 
 
+def upper_lid_descent(up: np.ndarray, rest_upper: np.ndarray) -> float:
+    """How far (pixels) the upper lid margin ``up`` (n, 2) lies below its rest line ``rest_upper``
+    (n, 2, same frame), at its lowest inner point, measured across the eye (perpendicular to the
+    rest corner-to-corner line, away from the lid's arch). A lower lid pushed up by the cheek (AU6)
+    or tightened (AU7) narrows the eye without moving the upper margin: that is not a closing lid."""
+    e = rest_upper[-1] - rest_upper[0]
+    n = np.array([-e[1], e[0]]) / max(float(np.hypot(*e)), 1e-6)
+    # "down" points away from the rest lid's arch (it bulges up over the eyeball from the corner
+    # line); the target lower lid cannot orient it, it meets the upper one when the eye is closed
+    if float(np.mean((rest_upper[1:-1] - rest_upper[0]) @ n)) > 0:
+        n = -n
+    return float(np.max((up[1:-1] - rest_upper[1:-1]) @ n))
+
+
 def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.ndarray, scale: float, ipd: float) -> float:
-    """Cover the eye where the upper lid slid down below its rest position. Returns the closure.
+    """Cover the eye where the upper lid slid down below its rest position. Returns the closure
+    (the upper lid's descent as a fraction of the rest opening).
 
     The covered band (between the rest lid line, moved rigidly with the head, and the target lid
     margin) gets the lid-skin colour with a soft convex shading and a lash line along the target
-    margin, so a closed eye reads as a closed lid instead of stretched lashes.
+    margin, so a closed eye reads as a closed lid instead of stretched lashes. Only the upper
+    lid's own descent counts: an eye narrowed from below (AU6, AU7) keeps its lashes and iris.
     target: (478, 2) pixels. rest_upper: (n, 2) rest upper-lid chain in the target frame.
     """
     up = target[list(lid.upper_ids)]
     lo = target[list(lid.lower_ids)]
-    opening = float(np.max(np.linalg.norm(lo[1:-1] - up[1:-1], axis=1)))
-    closure = 1.0 - opening / (lid.rest_open * scale)
-    strength = float(np.clip((closure - 0.12) / 0.25, 0.0, 1.0))
+    closure = upper_lid_descent(up, rest_upper) / (lid.rest_open * scale)
+    strength = float(np.clip((closure - _LID_START) / 0.25, 0.0, 1.0))
     if strength <= 0:
         return closure
     H, W = out.shape[:2]
