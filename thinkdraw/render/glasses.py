@@ -144,12 +144,13 @@ def _hull_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
     return m
 
 
-def _below_pupils(lm: np.ndarray, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W) signed distance (pixels) below the line through the pupils, and its unit 'down'."""
+def _below_pupils(lm: np.ndarray, win: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance (pixels) below the line through the pupils over the image window ``win``
+    (its shape), and the unit 'down'."""
     p0, p1 = lm[468], lm[473]
     ex = (p1 - p0) / max(float(np.linalg.norm(p1 - p0)), 1e-6)
     down = np.array([-ex[1], ex[0]]) if ex[0] >= 0 else np.array([ex[1], -ex[0]])
-    py, px = np.mgrid[0:H, 0:W].astype(np.float32)
+    py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
     return ((px - p0[0]) * down[0] + (py - p0[1]) * down[1]).astype(np.float32), down
 
 
@@ -165,7 +166,7 @@ def frame_mask(image: np.ndarray, lm: np.ndarray, ipd: float) -> np.ndarray:
     band = _hull_mask((H, W), lm[ids])
     r = _odd(0.5 * ipd)
     band = cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
-    below, down = _below_pupils(lm, H, W)
+    below, down = _below_pupils(lm, Region(0, 0, W, H))
     band &= (below < _BELOW_EYE_LINE_IPD * ipd).astype(np.uint8)
     openings = np.maximum(_hull_mask((H, W), lm[list(M.LEFT_EYE)]), _hull_mask((H, W), lm[list(M.RIGHT_EYE)]))
     ke = _odd(0.08 * ipd)
@@ -252,10 +253,10 @@ def detect(image: np.ndarray, lm: np.ndarray, ipd: float, feather: float = 1.0) 
     # where the search band cuts the side rims (the lower rims stay with the warp), the rigid
     # layer fades out over FADE IPDs so the rigid and the warped rim cross-fade instead of
     # tearing apart when the face moves non-rigidly (yaw); the faded part is not inpainted
-    below, _ = _below_pupils(lm, H, W)
+    below, _ = _below_pupils(lm, win)
     cut = _BELOW_EYE_LINE_IPD * ipd
     fade = max(_FADE_IPD * ipd, 1.0)
-    ramp = np.clip((cut - below[win.slices()]) / fade, 0.0, 1.0)
+    ramp = np.clip((cut - below) / fade, 0.0, 1.0)
     core = (m > 0) & (ramp >= 1.0)
     # alpha: the mask with a ~1 px feathered ramp outside it, times the fade; 1 on the core (the
     # plate equals the source wherever alpha < 1, so a still frame composites to the source)

@@ -254,6 +254,16 @@ def _teeth_colour(style: MouthStyle, shade: np.ndarray, cervical: np.ndarray, in
     return col
 
 
+def _gum(col: np.ndarray, style: MouthStyle, past_margin: np.ndarray, past_zenith: np.ndarray, k: float) -> None:
+    """In place on tooth colours ``col`` (N, 3): paint the gum where a pixel lies past the gum
+    margin (``past_margin`` > 0, IPD, measured from the crown toward the gum), anti-aliased over
+    ~1 px; the gum darkens toward where it meets the crown (``past_zenith``: IPD past the
+    gingival zenith line)."""
+    gum = np.clip(past_margin * k / 0.9 + 0.5, 0, 1)
+    gum_shade = 0.8 + 0.2 * np.clip(-past_zenith * k / 3.0 + 1.0, 0, 1)
+    _mix(col, style.gum * gum_shade[:, None], gum)
+
+
 def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float) -> _Layer:
     """Upper teeth and gum in the skull frame (IPD, origin on the resting lips' contact line)."""
     gum_line = style.upper_drop - 0.18 * hx * hx - style.upper_height  # gingival zeniths (smile arc)
@@ -275,9 +285,7 @@ def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float) ->
     sheen = np.clip(1.0 - (hx / 0.22) ** 2 - ((v - 0.45) / 0.35) ** 2, 0, 1)
     _mix(col, np.broadcast_to(np.float32(255.0), col.shape), 0.12 * sheen * sheen)
     margin = gum_line + _scallop(teeth, _UPPER_PAPILLA)  # the papillae reach down between crowns
-    gum = np.clip((margin - hy) * k / 0.9 + 0.5, 0, 1)
-    gum_shade = 0.8 + 0.2 * np.clip((hy - gum_line) * k / 3.0 + 1.0, 0, 1)
-    _mix(col, style.gum * gum_shade[:, None], gum)
+    _gum(col, style, margin - hy, gum_line - hy, k)
     return _Layer(sel, cover, col)
 
 
@@ -302,9 +310,7 @@ def _lower_teeth(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float) ->
     incisal = np.clip(1.0 - v / 0.18, 0, 1)
     col = _teeth_colour(style, shade, cervical, incisal)
     margin = gum_line - _scallop(teeth, _LOWER_PAPILLA)  # the papillae reach up between crowns
-    gum = np.clip((ly - margin) * k / 0.9 + 0.5, 0, 1)
-    gum_shade = 0.8 + 0.2 * np.clip((gum_line - ly) * k / 3.0 + 1.0, 0, 1)
-    _mix(col, style.gum * gum_shade[:, None], gum)
+    _gum(col, style, ly - margin, ly - gum_line, k)
     return _Layer(sel, cover, col * _LOWER_ROW)
 
 
