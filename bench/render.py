@@ -52,7 +52,7 @@ def emotion_params(name: str) -> dict[str, float]:
 
 
 def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:
-    from thinkdraw.eval.closed_loop import closed_loop
+    from thinkdraw.eval.closed_loop import STILL_NOTE, closed_loop
     from thinkdraw.face.analyze import analyze_portrait
 
     print("## Closed loop (render AU at 1.0 -> MediaPipe -> rig inverse; pass = strongest and >= 0.5)\n")
@@ -72,8 +72,7 @@ def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:
         print(f"| {r0.au} | " + " | ".join(cells) + " |")
     print("| **passed** | " + " | ".join(f"**{sum(r.passed for r in res[n])}/{len(res[n])}** (strict {sum(r.strict for r in res[n])})"
                                           for n in names) + " |\n")
-    print("AU41/42/43/45 are one lid action in a still (FACS 2002: droop and slit are AU43 levels, a blink "
-          "is 43E lasting < 0.5 s): any of them counts for another; 'strict' counts only the intended code.\n")
+    print(f"{STILL_NOTE}\n")
 
 
 def section_fer(imgs: dict[str, np.ndarray]) -> None:

@@ -29,6 +29,12 @@ channel reaches PASS_LEVEL; results also report the strict outcome (``strict``).
 limit of a still-image check, not a rig property: the motion stage still uses the codes by timing."""
 
 
+STILL_NOTE = ("AU41/42/43/45 are one lid action (levator relaxation) in a still: FACS 2002 scores droop and "
+              "slit as AU43 levels and blink by duration, so any of them counts for another; 'strict' counts "
+              "only the intended code.")
+"""The reading note printed under every closed-loop table (see STILL_EQUIVALENT)."""
+
+
 @dataclass
 class AUResult:
     """One AU's closed-loop outcome (intensities in [0, 1])."""
@@ -135,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"### {name}\n")
         res = closed_loop(img, analyze_portrait(img))
         print(markdown_table(res))
-        print("\nAU41/42/43/45 are one lid action (levator relaxation) in a still: FACS 2002 scores droop and "
-              "slit as AU43 levels and blink by duration, so any of them counts for another; 'strict' counts "
-              "only the intended code.\n")
+        print(f"\n{STILL_NOTE}\n")
     return 0
 
 
