@@ -186,3 +186,25 @@ def test_mediapipe_start_up_chatter_is_silenced(native_logs):
     assert res.returncode == 0, res.stderr
     chatter = ("XNNPACK" in res.stderr) or ("absl" in res.stderr) or ("inference_feedback" in res.stderr)
     assert chatter == native_logs, res.stderr
+
+
+def test_a_window_detection_is_kept_only_when_found_again_in_context(astronaut, analyzer, astro_portrait):
+    """A face found only in a detection window must be found again in a crop around it (an ear or
+    a toy magnified by a window is not): the astronaut's own mesh is confirmed, the same mesh moved
+    onto her spacesuit is not."""
+    lm = astro_portrait.landmarks.astype(np.float64)
+    assert analyzer._confirmed(astronaut, lm.copy(), 0.5)
+    moved = lm.copy()
+    moved[:, 0] += 230.0 - moved[:, 0].min()  # right of her face, on the suit and the flag
+    moved[:, 1] += 300.0 - moved[:, 1].min()
+    assert not analyzer._confirmed(astronaut, moved, 0.5)
+
+
+def test_small_faces_of_a_group_are_all_found(astronaut, analyzer):
+    """Four faces in a wide image, each too small for the whole-image detector alone: the detection
+    windows find all four and the confirmation keeps them."""
+    small = cv2.resize(astronaut, (256, 256))
+    row = np.concatenate([small] * 4, axis=1)
+    img = np.concatenate([row, np.full_like(row, 128)], axis=0)
+    faces, _ = analyzer.find_faces(img)
+    assert len(faces) == 4

