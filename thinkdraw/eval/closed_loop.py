@@ -67,18 +67,24 @@ def au_groups() -> dict[str, list[int]]:
     return out
 
 
-def measure_aus(rig: Any, landmarks: np.ndarray, neutral: np.ndarray | None = None) -> dict[str, float]:
+def measure_aus(rig: Any, landmarks: np.ndarray, neutral: np.ndarray | None = None,
+                observation: np.ndarray | None = None) -> dict[str, float]:
     """(478, 2|3) landmarks -> {AU: intensity} by the rig inverse (mean over an AU's channels).
 
     neutral: optional (478, 3) landmarks of the same face at rest used as the reference.
+    observation: optional (C, 478, 3) detector observation basis (:mod:`thinkdraw.eval.observation`).
     """
-    vec = np.asarray(rig.inverse(landmarks, neutral=neutral))[0]
+    vec = np.asarray(rig.inverse(landmarks, neutral=neutral, observation=observation))[0]
     return {au: float(np.mean(vec[ix])) for au, ix in au_groups().items()}
 
 
 def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, level: float = 1.0,
-                analyzer: Any = None, rig: Any = None, renderer: Any = None) -> list[AUResult]:
-    """Run the closed loop for ``aus`` (default: every facial AU of the catalog) on one portrait."""
+                analyzer: Any = None, rig: Any = None, renderer: Any = None,
+                observation: np.ndarray | None = None) -> list[AUResult]:
+    """Run the closed loop for ``aus`` (default: every facial AU of the catalog) on one portrait.
+
+    observation: measure with a detector observation basis learned on other faces instead of the
+    rig's own fields (:mod:`thinkdraw.eval.observation`)."""
     from thinkdraw.errors import InputError
     from thinkdraw.face.analyze import analyze_portrait, default_analyzer
     from thinkdraw.face.rig import Rig
@@ -104,7 +110,7 @@ def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, 
         except InputError:
             results.append(AUResult(au, 0.0, "-", 0.0, False, False))
             continue
-        m = measure_aus(rig, seen.landmarks, neutral)
+        m = measure_aus(rig, seen.landmarks, neutral, observation)
         top = max(m, key=m.get)
         cls = STILL_EQUIVALENT.get(au, (au,))
         value = max(m[a] for a in cls)

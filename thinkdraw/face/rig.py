@@ -383,6 +383,15 @@ class RigModel:
     def n_columns(self) -> int:
         return len(self.columns)
 
+    def observed(self, basis: np.ndarray) -> "RigModel":
+        """This neutral with a linear (C, 478, 3) basis (no lid closure, no interactions): the
+        rig's columns as an observer reports them, for measuring (:meth:`Rig.inverse`)."""
+        b = np.asarray(basis, dtype=np.float64)
+        if b.shape != self.basis.shape or not np.isfinite(b).all():
+            raise InputError(f"observation basis must be finite {self.basis.shape}, got {b.shape}")
+        return RigModel(neutral=self.neutral, basis=b, closure={}, columns=self.columns, lin_basis=b,
+                        lin_mask=np.ones(self.n_columns, dtype=bool))
+
     def closure_amount(self, a: np.ndarray, side: str) -> np.ndarray:
         """(T, C) -> (T,) clipped closure of one eye."""
         return np.clip(a[:, self.closure[side][1]].sum(1), 0.0, 1.0)
@@ -701,7 +710,8 @@ class Rig:
 
     # -- inverse --------------------------------------------------------------------------
     def inverse(self, landmarks: np.ndarray, neutral: np.ndarray | None = None, relative: bool = True,
-                config: "InverseConfig | None" = None, **overrides: Any) -> np.ndarray:
+                config: "InverseConfig | None" = None, observation: np.ndarray | None = None,
+                **overrides: Any) -> np.ndarray:
         """Pixel landmarks (T, 478, 2|3) (or (478, C)) -> (T, D) float32 rig parameters.
 
         neutral: optional (478, 3) pixel landmarks of the same face at rest (e.g. the first frame of
@@ -709,6 +719,9 @@ class Rig:
         neutralised portrait; pose channels are then relative to the reference's pose.
         relative: with the default reference, measure against the neutralised face (True) or the
         photo's own face (False).  config / overrides: :class:`InverseConfig` fields.
+        observation: optional (C, 478, 3) canonical-frame displacement of each basis column (AU
+        channels, then gaze_h, gaze_v) at 1.0 as a landmark detector reports it, used as a linear
+        basis instead of the rig's authored fields (see :mod:`thinkdraw.eval.observation`).
         """
         cfg = dataclasses.replace(config or InverseConfig(), **overrides)
         lm = np.asarray(landmarks, dtype=np.float64)
@@ -721,10 +734,12 @@ class Rig:
             if nl.shape != (mesh.N_LANDMARKS, 3):
                 raise InputError(f"neutral must be (478, 3) pixel landmarks, got {nl.shape}")
             ref = Rig(landmarks=nl, neutralise=False)
-            return ref.inverse(lm, relative=False, config=cfg)
+            return ref.inverse(lm, relative=False, config=cfg, observation=observation)
         if lm.shape[2] == 3 and not cfg.use_z:
             lm = lm[..., :2]
         model = self.model if relative else self.model_raw
+        if observation is not None:
+            model = model.observed(observation)
         with _single_thread_blas():
             return _invert(self, model, lm, cfg)
 

