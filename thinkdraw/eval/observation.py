@@ -28,7 +28,7 @@ def _canonical(ref: Any, landmarks: np.ndarray) -> np.ndarray:
     cam = geometry.pixel_to_camera(np.asarray(landmarks, dtype=np.float64))
     anchors = list(RIG_ANCHORS)
     s, r, t = geometry.similarity_fit(ref.model_raw.neutral[anchors], cam[anchors])
-    return np.einsum("ij,nj->ni", r.T, cam - t) / s
+    return geometry.undo_similarity(cam, s, r, t)
 
 
 def observe_face(image: np.ndarray, portrait: Any, analyzer: Any = None) -> np.ndarray:

@@ -105,3 +105,9 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
 def apply_similarity(p: np.ndarray, s: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
     """(..., N, 3) -> s * R @ p + t with batched s (...,), R (..., 3, 3), t (..., 3)."""
     return np.asarray(s)[..., None, None] * np.einsum("...ij,...nj->...ni", r, p) + np.asarray(t)[..., None, :]
+
+
+def undo_similarity(p: np.ndarray, s: np.ndarray, r: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`apply_similarity`: (..., N, 3) -> R^T (p - t) / s, batched like it."""
+    s, t = np.asarray(s), np.asarray(t)
+    return np.einsum("...ji,...nj->...ni", r, p - t[..., None, :]) / s[..., None, None]

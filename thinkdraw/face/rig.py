@@ -614,7 +614,7 @@ class Rig:
         self.r0 = r0
         self.euler0 = np.array(geometry.matrix_to_euler(r0), dtype=np.float64)
         self.r0 = geometry.euler_to_matrix(*self.euler0)  # exactly the Euler round trip
-        shape = np.einsum("ij,nj->ni", self.r0.T, cam - t0) / self.s0  # the photo's face, canonical
+        shape = geometry.undo_similarity(cam, self.s0, self.r0, t0)  # the photo's face, canonical
         self.model_raw = RigModel.build(shape)
         self.own_aus = estimate_own_aus(shape, self.model_raw) if neutralise else {c: 0.0 for c in NEUTRALISE_AUS}
         own = np.zeros(self.model_raw.n_columns)
@@ -921,7 +921,7 @@ def _invert(rig: Rig, model: RigModel, lm: np.ndarray, cfg: InverseConfig) -> np
         if solver is not None:
             sel = np.nonzero(w)[0]
             s, r, t = geometry.similarity_fit(shapes[:, sel], cam[:, sel], w[sel])
-            can = np.einsum("tji,tnj->tni", r, cam - t[:, None, :]) / s[:, None, None]
+            can = geometry.undo_similarity(cam, s, r, t)
             d = (can - model.neutral[None]).reshape(t_n, -1) * solver["wk"][None]
             pen = _penalty(model, solver["gram"], cfg.sparsity)
             free = np.linalg.solve(solver["gram"], (solver["A"].T @ d.T - pen[:, None])).T  # (T, C)
