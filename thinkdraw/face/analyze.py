@@ -250,14 +250,22 @@ CONFIRM_CONTEXT = 3.0  # side of the confirmation crop, in face-box sizes
 CONFIRM_IOU = 0.5  # box overlap needed to count as found again
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+def _area(a: tuple[float, ...]) -> float:
+    """Area of an (x0, y0, x1, y1) box."""
+    return (a[2] - a[0]) * (a[3] - a[1])
+
+
+def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Area shared by two (x0, y0, x1, y1) boxes (0 when apart)."""
     iw = min(a[2], b[2]) - max(a[0], b[0])
     ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return iw * ih if iw > 0 and ih > 0 else 0.0
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    inter = _intersection(a, b)
+    return inter / (_area(a) + _area(b) - inter) if inter > 0 else 0.0
 
 
 def _offsets(length: int, side: int) -> list[int]:
@@ -272,17 +280,8 @@ def _merge(faces: list[np.ndarray]) -> list[np.ndarray]:
     by more than 30% of the smaller box (also catches a face part found in a small window)."""
     kept: list[np.ndarray] = []
     for f in faces:
-        b = np.asarray(face_box(f))
-        dup = False
-        for k in kept:
-            c = np.asarray(face_box(k))
-            iw = min(b[2], c[2]) - max(b[0], c[0])
-            ih = min(b[3], c[3]) - max(b[1], c[1])
-            smaller = min((b[2] - b[0]) * (b[3] - b[1]), (c[2] - c[0]) * (c[3] - c[1]))
-            if iw > 0 and ih > 0 and iw * ih > 0.3 * smaller:
-                dup = True
-                break
-        if not dup:
+        b = face_box(f)
+        if all(_intersection(b, c) <= 0.3 * min(_area(b), _area(c)) for c in map(face_box, kept)):
             kept.append(f)
     return kept
 
