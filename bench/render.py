@@ -20,11 +20,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from thinkdraw.eval.fer_judge import EMOTION_TO_FER, STILL_PROMPTS  # noqa: E402
+
 EMOTIONS = ("happiness", "sadness", "surprise", "anger", "fear", "disgust", "neutral")
-FER_OF = {"happiness": "happy", "sadness": "sad", "surprise": "surprise", "anger": "angry", "fear": "fear",
-          "disgust": "disgust", "neutral": "neutral"}
-PROMPT_OF = {"happiness": "very happy", "sadness": "very sad", "surprise": "very surprised", "anger": "very angry",
-             "fear": "very afraid", "disgust": "very disgusted"}
 
 
 def portraits(stylised: bool) -> dict[str, np.ndarray]:
@@ -48,7 +46,7 @@ def emotion_params(name: str) -> dict[str, float]:
     from thinkdraw.render.cli import emotion_params as ep
 
     # as a user asks for a still: `thinkdraw render PORTRAIT --emotion "very happy"` (THINK plan at apex)
-    return ep(PROMPT_OF.get(name, name))
+    return ep(STILL_PROMPTS.get(name, name))
 
 
 def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:
@@ -100,7 +98,7 @@ def section_fer(imgs: dict[str, np.ndarray]) -> None:
                 res = judge.judge(frame) or judge.judge(frame, box=p.box)
                 top = res.top if res else "neutral"
                 conf[i, FER_CLASSES.index(top)] += 1
-                row.append(f"{top}{'' if top == FER_OF[e] else ' ✗'}")
+                row.append(f"{top}{'' if top == EMOTION_TO_FER[e] else ' ✗'}")
             per_image.append(f"| {name} | " + " | ".join(row) + " |")
         print(f"### {gname}: {', '.join(names)}\n")
         print("| intended \\ FER | " + " | ".join(FER_CLASSES) + " |")
@@ -108,7 +106,7 @@ def section_fer(imgs: dict[str, np.ndarray]) -> None:
         for i, e in enumerate(EMOTIONS):
             print(f"| {e} | " + " | ".join(str(v) for v in conf[i]) + " |")
         core = [EMOTIONS.index(e) for e in ("happiness", "sadness", "surprise", "anger")]
-        hit = sum(conf[i, FER_CLASSES.index(FER_OF[EMOTIONS[i]])] for i in core)
+        hit = sum(conf[i, FER_CLASSES.index(EMOTION_TO_FER[EMOTIONS[i]])] for i in core)
         print(f"\nhappiness/sadness/surprise/anger correct: {hit}/{len(core) * len(names)}\n")
     print("Per image (top FER class; ✗ = not the intended one):\n")
     print("| image | " + " | ".join(EMOTIONS) + " |")

@@ -78,13 +78,19 @@ def measure_aus(rig: Any, landmarks: np.ndarray, neutral: np.ndarray | None = No
     return {au: float(np.mean(vec[ix])) for au, ix in au_groups().items()}
 
 
-def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, level: float = 1.0,
-                analyzer: Any = None, rig: Any = None, renderer: Any = None,
-                observation: np.ndarray | None = None) -> list[AUResult]:
-    """Run the closed loop for ``aus`` (default: every facial AU of the catalog) on one portrait.
+@dataclass
+class LoopRenders:
+    """Each AU's render as MediaPipe re-detects it: what the closed loop measures."""
 
-    observation: measure with a detector observation basis learned on other faces instead of the
-    rig's own fields (:mod:`thinkdraw.eval.observation`)."""
+    rig: Any  # the portrait's Rig (measures with its inverse)
+    neutral: np.ndarray | None  # (478, 3) landmarks of the neutral render (None: face lost)
+    seen: dict[str, np.ndarray | None]  # AU -> (478, 3) landmarks of its render (None: face lost)
+
+
+def detect_renders(image: np.ndarray, portrait: Any, aus: list[str] | None = None, level: float = 1.0,
+                   analyzer: Any = None, rig: Any = None, renderer: Any = None) -> LoopRenders:
+    """Render each of ``aus`` (default: every facial AU of the catalog) at ``level`` on one
+    portrait and re-detect the face in every render (and in the neutral render)."""
     from thinkdraw.errors import InputError
     from thinkdraw.face.analyze import analyze_portrait, default_analyzer
     from thinkdraw.face.rig import Rig
@@ -96,27 +102,42 @@ def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, 
     renderer = renderer or Renderer(image, portrait)
     groups = au_groups()
     names = rig_channels()
-    results = []
-    # reference: the neutral render re-detected the same way, so detector bias cancels out
-    try:
-        neutral = analyze_portrait(renderer.render(rig.forward({})[0]), analyzer=analyzer).landmarks
-    except InputError:
-        neutral = None
-    for au in aus or list(groups):
-        params = {names[i]: level for i in groups[au]}
-        frame = renderer.render(rig.forward(params)[0])
+
+    def redetect(params: dict[str, float]) -> np.ndarray | None:
         try:
-            seen = analyze_portrait(frame, analyzer=analyzer)
+            return analyze_portrait(renderer.render(rig.forward(params)[0]), analyzer=analyzer).landmarks
         except InputError:
+            return None
+
+    # reference: the neutral render re-detected the same way, so detector bias cancels out
+    neutral = redetect({})
+    seen = {au: redetect({names[i]: level for i in groups[au]}) for au in aus or list(groups)}
+    return LoopRenders(rig, neutral, seen)
+
+
+def score(renders: LoopRenders, observation: np.ndarray | None = None) -> list[AUResult]:
+    """Measure every re-detected render with the rig inverse (or a detector observation basis
+    learned on other faces, :mod:`thinkdraw.eval.observation`) and judge each AU."""
+    results = []
+    for au, landmarks in renders.seen.items():
+        if landmarks is None:
             results.append(AUResult(au, 0.0, "-", 0.0, False, False))
             continue
-        m = measure_aus(rig, seen.landmarks, neutral, observation)
+        m = measure_aus(renders.rig, landmarks, renders.neutral, observation)
         top = max(m, key=m.get)
         cls = STILL_EQUIVALENT.get(au, (au,))
         value = max(m[a] for a in cls)
         strict = top == au and m[au] >= PASS_LEVEL
         results.append(AUResult(au, value, top, m[top], top in cls and value >= PASS_LEVEL, True, m, strict))
     return results
+
+
+def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, level: float = 1.0,
+                analyzer: Any = None, rig: Any = None, renderer: Any = None,
+                observation: np.ndarray | None = None) -> list[AUResult]:
+    """Run the closed loop for ``aus`` (default: every facial AU of the catalog) on one portrait:
+    :func:`detect_renders` then :func:`score` (``observation``: see there)."""
+    return score(detect_renders(image, portrait, aus, level, analyzer, rig, renderer), observation)
 
 
 def markdown_table(results: list[AUResult]) -> str:

@@ -30,6 +30,12 @@ EMOTION_TO_FER: dict[str, str] = {
 }
 """thinkdraw emotion names -> FER2013 class (FER2013 has no contempt class)."""
 
+STILL_PROMPTS: dict[str, str] = {
+    "happiness": "very happy", "sadness": "very sad", "surprise": "very surprised", "anger": "very angry",
+    "fear": "very afraid", "disgust": "very disgusted",
+}
+"""Emotion -> the text given to ``thinkdraw render --emotion`` for the stills the benches judge."""
+
 _LOCK = threading.Lock()
 
 
