@@ -74,3 +74,37 @@ def test_an_eye_narrowed_from_below_keeps_its_upper_lid_and_iris(astronaut):
         rest = _lm(astronaut)[list(up), :2]
         assert E.upper_lid_descent(closed[list(up), :2], rest) > 0.5 * np.ptp(rest[:, 1])
         assert abs(E.upper_lid_descent(rig.forward({"AU7": 1.0})[0][list(up), :2], rest)) < 0.2 * np.ptp(rest[:, 1])
+
+
+def test_column_fill_blends_the_lips_above_and_below_a_hole():
+    from thinkdraw.render.warp import _fill_columns
+
+    img = np.zeros((30, 8, 3), np.float32)
+    img[:10] = (180.0, 60.0, 60.0)  # upper lip
+    img[20:] = (220.0, 120.0, 120.0)  # lower lip
+    img[10:20] = (250.0, 250.0, 240.0)  # teeth
+    hole = np.zeros((30, 8), bool)
+    hole[10:20] = True
+    out = _fill_columns(img, hole, 1.0)
+    col = out[:, 4, 0]
+    assert np.all(np.diff(col[9:21]) > 0)  # a monotone blend from the upper lip to the lower
+    assert col[9] == 180.0 and col[20] == 220.0  # pixels outside the hole keep their colour
+    assert np.all((out[10:20] >= 59.0) & (out[10:20] <= 221.0))  # nothing of the teeth is left
+    top = np.zeros((30, 8), bool)
+    top[:12] = True  # a hole touching the border takes the colour on its one side
+    assert np.allclose(_fill_columns(img, top, 1.0)[:12, :, 0], 250.0)
+
+
+def test_closing_tone_leaves_a_lip_that_kept_its_colour(renderer, astronaut):
+    t = np.asarray(astronaut[1].landmarks, np.float64)
+    from thinkdraw.render.raster import points_region
+
+    win = points_region(t[list(M.LIPS_OUTER)], renderer.W, renderer.H, pad=4)
+    lip = np.asarray(renderer.lip, np.float32)
+    coloured = np.broadcast_to(lip, (*win.shape, 3)).copy()
+    renderer._tone_lower_lip(coloured, t, win, 1.0)
+    assert np.allclose(coloured, lip, atol=0.5)  # already the lip's colour: untouched
+    grey = np.full((*win.shape, 3), float(lip.mean()), np.float32)
+    renderer._tone_lower_lip(grey, t, win, 1.0)
+    sat = grey.max(2) - grey.min(2)
+    assert sat.max() > 0.5 * float(lip.max() - lip.min())  # a pale band takes the lip's colour

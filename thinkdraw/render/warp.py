@@ -33,7 +33,7 @@ from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, points_region, inpaint, remap_filtered, smooth
+from thinkdraw.render.raster import MipLevels, Region, backward_map, points_region, remap_filtered, smooth
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -65,6 +65,7 @@ class RenderConfig:
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
+    mouth_clean_reach_ipd: float = 0.04  # teeth/shadow pixels this close (IPDs) to the portrait's opening are painted over when it closes
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
@@ -113,6 +114,27 @@ def _ladder(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
         if a != d and c != d:
             tris.append((a, c, d))
     return np.array(tris, dtype=np.int64)
+
+
+def _fill_columns(image: np.ndarray, hole: np.ndarray, smooth_px: float) -> np.ndarray:
+    """``image`` (h, w, 3) float32 with the pixels of ``hole`` (h, w bool) filled, column by column,
+    by the linear blend of the nearest pixels above and below the hole (the upper lip's colour
+    fades into the lower lip's), then blurred along rows by ``smooth_px`` to hide column noise.
+    Vectorised: the nearest kept row above / below every pixel by running max / min."""
+    h, w = hole.shape
+    rows = np.arange(h)[:, None]
+    above = np.maximum.accumulate(np.where(hole, -1, rows), axis=0)  # (h, w): nearest kept row above, -1 none
+    below = np.minimum.accumulate(np.where(hole, h, rows)[::-1], axis=0)[::-1]  # h: none
+    cols = np.broadcast_to(np.arange(w), (h, w))
+    up = image[np.clip(above, 0, h - 1), cols]
+    lo = image[np.clip(below, 0, h - 1), cols]
+    has_up, has_lo = above >= 0, below < h
+    da, db = (rows - above).astype(np.float32), (below - rows).astype(np.float32)
+    t = np.where(has_up & has_lo, da / np.maximum(da + db, 1.0), np.where(has_up, 0.0, 1.0))  # 0: upper colour
+    fill = up + t[..., None] * (lo - up)
+    fill = np.where(hole[..., None], fill, image).astype(np.float32)
+    fill = cv2.GaussianBlur(fill, (0, 0), sigmaX=max(smooth_px, 0.5), sigmaY=0.5)
+    return np.where(hole[..., None], fill, image).astype(np.float32)
 
 
 def _patch_median(image: np.ndarray, pts: np.ndarray, r: int) -> np.ndarray:
@@ -275,7 +297,8 @@ class Renderer:
                      ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_BROW_LOWER))]
 
     def _build_mouth_clean(self) -> np.ndarray:
-        """The portrait with its open mouth's interior (teeth, dark corners) painted with lip."""
+        """The portrait with its open mouth's interior (teeth, dark corners) painted with lip: each
+        column of the opening blends from the upper lip's colour into the lower lip's."""
         lm = self.landmarks
         win = points_region(lm[list(M.LIPS_OUTER)], self.W, self.H, pad=int(0.1 * self.ipd) + 3)
         py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
@@ -287,11 +310,21 @@ class Renderer:
         sat = f.max(2) - f.min(2)
         lip_lum = float(self.lip.mean())
         lip_sat = float(self.lip.max() - self.lip.min())
-        odd = (lum < 0.7 * lip_lum) | ((lum > 0.95 * lip_lum) & (sat < 0.6 * lip_sat))
-        mask = (inner > 0.01) | ((outer > 0.5) & odd)
-        mask = cv2.dilate(mask.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+        odd = (lum < 0.5 * lip_lum) | ((lum > 0.95 * lip_lum) & (sat < 0.6 * lip_sat))
+        # teeth and shadow that spill past the inner contour, but only next to the opening: a lip in
+        # shade or with a sheen further out is lip, and stays (inpainted it became a flat grey band)
+        opening = (inner > 0.01).astype(np.uint8)
+        k = 2 * max(2, int(round(self.config.mouth_clean_reach_ipd * self.ipd))) + 1
+        near = cv2.dilate(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+        mask = ((opening > 0) | ((outer > 0.5) & odd & near)).astype(np.uint8)
+        # the shaded ring along the opening's edge goes too (a Telea fill carried it inwards as a dotted
+        # dark outline of the old opening); each column then blends the lip above into the lip below
+        e = max(1, int(round(0.015 * self.ipd)))
+        ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * e + 1, 2 * e + 1))
+        mask = cv2.dilate(mask, ring)
+        fill = _fill_columns(f, mask > 0, max(1.0, 0.03 * self.ipd))
         clean = self.image.copy()
-        clean[win.slices()] = inpaint(patch, mask, max(3.0, 0.05 * self.ipd))
+        clean[win.slices()] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
         return clean
 
     def _sclera_colour(self) -> np.ndarray | None:
@@ -630,11 +663,15 @@ class Renderer:
         inner = t[list(M.LIPS_INNER_LOWER), :2]
         outer = t[list(M.LIPS_OUTER_LOWER), :2]
         inner = np.concatenate([outer[:1], inner[1:-1], outer[-1:]])  # one pair of corners
-        band, _, _, _ = between_chains_alpha(inner, outer, px, py, feather=1.2)
-        a = band * np.float32(self.config.lip_tone * closing)
+        band, _, _, _ = between_chains_alpha(inner, outer, px, py, feather=max(1.2, 0.02 * self.ipd))
+        lip = np.asarray(self.lip, np.float32)
+        # only as far as a pixel lacks the lip's saturation: a lower lip that kept its colour (most
+        # wide smiles) is left as it is, where a blanket tint pasted a flat pink shape over it
+        sat = patch.max(2) - patch.min(2)
+        need = np.clip(1.0 - sat / max(float(lip.max() - lip.min()), 1.0), 0.0, 1.0)
+        a = band * need * np.float32(self.config.lip_tone * closing)
         if float(a.max()) <= 0.0:
             return
-        lip = np.asarray(self.lip, np.float32)
         lum = patch.mean(2)
         band_lum = float((lum * band).sum() / max(float(band.sum()), 1e-6))
         # each pixel: the lip colour, scaled by its brightness relative to the band's mean
