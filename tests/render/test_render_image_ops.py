@@ -38,3 +38,21 @@ def test_smooth_matches_a_direct_blur_at_wide_sigmas() -> None:
         assert out.shape == f.shape
         inner = (slice(60, 240), slice(60, 240))  # away from the border handling
         assert np.abs(out[inner] - ref[inner]).max() < 3.0
+
+
+def test_nearest_kept_rows_bound_each_vertical_run_of_a_mask() -> None:
+    from thinkdraw.render.raster import nearest_kept_rows
+
+    rng = np.random.default_rng(3)
+    hole = rng.random((40, 25)) < 0.6
+    above, below = nearest_kept_rows(hole)
+    for y, x in zip(*np.nonzero(hole)):  # a reference walk, test only
+        top = y
+        while top > 0 and hole[top - 1, x]:
+            top -= 1
+        bot = y
+        while bot < 39 and hole[bot + 1, x]:
+            bot += 1
+        assert (above[y, x], below[y, x]) == (top - 1, bot + 1)
+    kept = ~hole
+    assert np.array_equal(above[kept], np.nonzero(kept)[0]) and np.array_equal(below[kept], np.nonzero(kept)[0])

@@ -62,18 +62,16 @@ def observe_face(image: np.ndarray, portrait: Any, analyzer: Any = None) -> np.n
 def mirrored(basis: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     """(C, 478, 3) -> the same observation of the mirror-image face: left and right columns and
     landmarks swapped, x negated, gaze_h negated."""
-    from thinkdraw.face.canonical import mirror_index
+    from thinkdraw.face.canonical import mirror_index, mirror_points
 
-    mir = mirror_index()
+    fields = mirror_points(np.asarray(basis), mirror_index())  # every column's field mirrored at once
     cols = list(columns)
-    out = np.empty_like(basis)
-    flip = np.array([-1.0, 1.0, 1.0])
+    out = np.empty_like(fields)
     for k, col in enumerate(cols):
         twin = col
         if col.startswith("AU") and col[-1] in "LR":
             twin = col[:-1] + ("R" if col[-1] == "L" else "L")
-        field = basis[k][mir] * flip
-        out[cols.index(twin)] = -field if col == "gaze_h" else field
+        out[cols.index(twin)] = -fields[k] if col == "gaze_h" else fields[k]
     return out
 
 

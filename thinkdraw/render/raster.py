@@ -32,6 +32,18 @@ def smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray:
     return out.reshape(x.shape)
 
 
+def nearest_kept_rows(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a (h, w) bool mask: (above, below), each (h, w) int, the nearest row at or above / at or
+    below every pixel in its column that is not in ``hole`` (-1 / h where there is none). A pixel
+    of the hole lies in the vertical run of hole pixels from ``above + 1`` to ``below - 1``.
+    Vectorised over the whole mask: a running max / min of row indices down / up each column."""
+    h = hole.shape[0]
+    rows = np.arange(h)[:, None]
+    above = np.maximum.accumulate(np.where(hole, -1, rows), axis=0)
+    below = np.minimum.accumulate(np.where(hole, h, rows)[::-1], axis=0)[::-1]
+    return above, below
+
+
 def inpaint(patch: np.ndarray, mask: np.ndarray, radius: float, max_radius: float = 8.0) -> np.ndarray:
     """``cv2.inpaint`` (Telea 2004, "An image inpainting technique based on the fast marching
     method") of the pixels where ``mask`` (h, w uint8) is non-zero in ``patch`` (h, w, 3 uint8).

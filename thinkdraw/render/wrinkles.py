@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from thinkdraw.render.raster import Region, points_region
+
 INNER_BROWS = (55, 285)  # MediaPipe face-mesh inner brow ends (left, right in the image)
 FURROW_FULL_IPD = 0.05  # gap shrink (IPDs) that gives full-strength furrows
 FURROW_DARKEN = 0.12  # multiplicative darkening at a furrow's centre line at full strength (a soft fold, not a line)
@@ -76,7 +78,7 @@ def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float
     H, W = out.shape[:2]
     c = (lm[INNER_BROWS[0], :2] + lm[INNER_BROWS[1], :2]) / 2.0
     r = int(0.3 * ipd_now) + 3
-    win = (max(int(c[0]) - r, 0), max(int(c[1]) - r, 0), min(int(c[0]) + r, W), min(int(c[1]) + r, H))
+    win = Region(max(int(c[0]) - r, 0), max(int(c[1]) - r, 0), min(int(c[0]) + r, W), min(int(c[1]) + r, H))
     return s if _shade(out, win, lambda shape, origin: furrow_gain(shape, origin, lm, ipd_now, s)) else 0.0
 
 
@@ -91,20 +93,12 @@ def _warm(gain: np.ndarray) -> np.ndarray:
     return np.where(d > 0, 1.0 - d * SHADOW_TINT, 1.0 - d).astype(np.float32)
 
 
-def _around(pts: np.ndarray, pad: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) window around ``pts`` (N, 2) pixels, padded by ``pad``, clipped to ``shape``."""
-    H, W = shape[:2]
-    x0, y0 = max(int(pts[:, 0].min() - pad), 0), max(int(pts[:, 1].min() - pad), 0)
-    x1, y1 = min(int(pts[:, 0].max() + pad) + 1, W), min(int(pts[:, 1].max() + pad) + 1, H)
-    return x0, y0, x1, y1
-
-
-def _shade(out: np.ndarray, win: tuple[int, int, int, int], gain_of) -> bool:  # noqa: ANN001
+def _shade(out: np.ndarray, win: Region, gain_of) -> bool:  # noqa: ANN001
     """Multiply the window ``win`` of ``out`` (H, W, 3) uint8 in place by the warm-tinted gain
     ``gain_of(shape, origin)`` -> (h, w). False when the window is empty (off the image)."""
-    x0, y0, x1, y1 = win
-    if x1 <= x0 or y1 <= y0:
+    if win.empty:
         return False
+    x0, y0, x1, y1 = win.x0, win.y0, win.x1, win.y1
     g = gain_of((y1 - y0, x1 - x0), (x0, y0))
     out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
     return True
@@ -173,7 +167,7 @@ def draw_folds(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float)
     if strength <= 0.0:
         return
     ids = [i for ala, corner, _ in NASOLABIAL for i in (ala, corner)]
-    win = _around(lm[ids, :2], 0.2 * ipd_now + 3, out.shape)
+    win = points_region(lm[ids, :2], out.shape[1], out.shape[0], pad=int(0.2 * ipd_now) + 3)
     _shade(out, win, lambda shape, origin: fold_gain(shape, origin, lm, ipd_now, strength))
 
 
@@ -240,7 +234,7 @@ def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: floa
     if s <= 0.0:
         return 0.0
     pts = np.concatenate([lm[list(BROWS_UPPER[0]) + list(BROWS_UPPER[1]), :2], lm[[FOREHEAD_TOP], :2]])
-    win = _around(pts, 0.15 * ipd_now + 3, out.shape)
+    win = points_region(pts, out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
     return s if _shade(out, win, lambda shape, origin: lines_gain(shape, origin, lm, ipd_now, s)) else 0.0
 
 
@@ -309,5 +303,5 @@ def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: f
     s = crow_strength(src_rise, lm, ipd_now)
     if s <= 0.0:
         return 0.0
-    win = _around(lm[list(OUTER_CANTHI), :2], 0.3 * ipd_now + 3, out.shape)
+    win = points_region(lm[list(OUTER_CANTHI), :2], out.shape[1], out.shape[0], pad=int(0.3 * ipd_now) + 3)
     return s if _shade(out, win, lambda shape, origin: crow_gain(shape, origin, lm, ipd_now, s)) else 0.0
