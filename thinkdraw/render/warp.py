@@ -678,8 +678,9 @@ class Renderer:
 
     def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
                    mx: np.ndarray | None, my: np.ndarray | None) -> None:
-        def warped_clean(win: tuple[int, int, int, int]) -> np.ndarray:
-            return self._warp_plate(self.clean, win, region, mx, my)
+        def warped_clean(win: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            gx, gy = _window_map(win, region, mx, my)
+            return cv2.remap(self.clean, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), gx, gy
 
         for eye in self.eyes:
             if eye.tri < 0:

@@ -1,0 +1,84 @@
+"""The eye layer: a redrawn iris keeps the photo's eye; the lid's shadow follows the lid."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from thinkdraw.render import eyes as E
+from thinkdraw.render.geometry import between_chains_alpha
+
+
+def _identity_warp(plate: np.ndarray):
+    def warp(win):
+        x0, y0, x1, y1 = win
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), gx, gy
+
+    return warp
+
+
+def _opening(eye: E.EyeModel, lm: np.ndarray, shape) -> np.ndarray:
+    py, px = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    a, _, _, _ = between_chains_alpha(lm[list(eye.upper_ids), :2], lm[list(eye.lower_ids), :2], px, py)
+    return a > 0.99
+
+
+def test_an_iris_redrawn_in_place_keeps_the_photos_eye(renderer, astronaut):
+    """Redrawing the iris where it already is (the warp carried it 0.3 px off) must give back the
+    photo's eye: the photo already holds the lid's shadow, so none may be added on top (it was:
+    up to 28 % darker under the lid whenever an expression moved the lids a little), and the
+    limbal ring must come back whole (drawn to 1.0 iris radius it lost its outer half: 3 % brighter)."""
+    img, lm = astronaut[0], np.asarray(astronaut[1].landmarks, np.float64)[:, :2]
+    for eye in renderer.eyes:
+        out = img.copy()
+        drawn = E.composite_eye(out, _identity_warp(renderer.clean), eye, lm, eye.center + np.array([0.0, 0.3]))
+        assert drawn
+        inside = _opening(eye, lm, img.shape)
+        src, new = img[inside].astype(float), out[inside].astype(float)
+        assert abs(new.mean() / src.mean() - 1.0) < 0.01, (new.mean(), src.mean())
+        assert np.abs(new - src).mean() < 1.5
+
+
+def test_a_still_eye_is_left_alone(renderer, astronaut):
+    img, lm = astronaut[0], np.asarray(astronaut[1].landmarks, np.float64)[:, :2]
+    out = img.copy()
+    for eye in renderer.eyes:
+        assert not E.composite_eye(out, _identity_warp(renderer.clean), eye, lm, eye.center)
+    assert np.array_equal(out, img)
+
+
+def test_a_lowered_lid_brings_its_shadow_down():
+    """An upper lid lowered by 8 px over a flat grey eye whose warp squeezes the opening from 16 to
+    8 px: right under the new margin the pixel gets the shade of its new depth over the shade of
+    the depth it came from (E.lid_shade), darker; deeper down the light is the photo's."""
+    xs = np.linspace(20.0, 60.0, 9)
+    bulge = np.sin(np.linspace(0.0, np.pi, 9))
+    up_src = np.stack([xs, 40.0 - 10.0 * bulge], 1)
+    lo = np.stack([xs, 40.0 + 6.0 * bulge], 1)
+    up_tgt = np.stack([xs, 40.0 - 2.0 * bulge], 1)  # the lid came 8 px down in the middle
+    grey = np.full((80, 80, 3), 150, np.uint8)
+    r = 5.0
+    eye = E.EyeModel(tuple(range(9)), tuple(range(9, 18)), (18, 19, 20, 21, 22), np.array([40.0, 37.0]), r,
+                     30, 27, np.full((21, 21, 3), 60.0, np.float32), up_src, lo, 0, np.array([1.0, 0.0, 0.0]))
+    target = np.zeros((23, 2))
+    target[:9], target[9:18] = up_tgt, lo
+    target[18] = eye.center
+    target[19:] = eye.center + r * np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])
+
+    def squeeze(win):  # each column of the target opening maps linearly onto the source's
+        x0, y0, x1, y1 = win
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        b = np.interp(gx, xs, bulge).astype(np.float32)
+        top_t, top_s, bot = 40.0 - 2.0 * b, 40.0 - 10.0 * b, 40.0 + 6.0 * b
+        f = (gy - top_t) / np.maximum(bot - top_t, 1e-3)
+        gy = np.where((f > 0) & (f < 1), top_s + f * (bot - top_s), gy).astype(np.float32)
+        return grey[: y1 - y0, : x1 - x0], gx, gy
+
+    out = grey.copy()
+    assert E.composite_eye(out, squeeze, eye, target, eye.center)  # the iris did not move: relight only
+    # 1 px under the new margin (38) came from 2 px under the old one (30 -> 32)
+    expect = 150.0 * float(E.lid_shade(np.float32(1.0), r) / E.lid_shade(np.float32(2.0), r))
+    under = float(out[39, 40].mean())
+    assert expect < 140 and abs(under - expect) <= 1.5, (under, expect)
+    assert abs(float(out[44, 40].mean()) - 150) <= 1  # deeper down: the photo's light
