@@ -73,3 +73,22 @@ def test_cheek_plate_is_deterministic(renderer, astronaut):
     assert np.array_equal(again.fold_plate, renderer.fold_plate)
     target = _frown(_lm(astronaut))
     assert np.array_equal(again.render(target), renderer.render(target))
+
+
+def test_a_frown_on_an_unsmiling_face_keeps_its_folds(renderer, astronaut, grace):
+    """The smile-free plate removes only as much smile as the photo has: a frown (AU15) on the
+    astronaut's toothy smile gets it in full; on grace_hopper (no smile: own AU12 <= 0.17) her
+    nasolabial folds are her age, and at most a third of the plate (it was all of it)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    frown = {"AU15": 1.0}
+    assert renderer.smile_removed(Rig(astronaut[1]).forward(frown)[0]) == renderer.config.cheek_max
+    img, portrait, rig = grace
+    r = Renderer(img, portrait)
+    assert r.own_smile < 0.3 * renderer.own_smile
+    assert r.smile_removed(rig.forward(frown)[0]) < 0.35 * r.config.cheek_max
+    # 2D landmarks cannot be neutralised: no limit, as before
+    flat = Renderer(img, np.asarray(portrait.landmarks)[:, :2])
+    assert flat.own_smile == float("inf")
+    assert flat.smile_removed(rig.forward(frown)[0]) == flat.config.cheek_max

@@ -163,6 +163,7 @@ class Renderer:
         self.image = np.ascontiguousarray(image)
         self.H, self.W = image.shape[:2]
         self.landmarks = _landmarks_of(portrait)
+        self._landmarks3d = np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64)
         self._build_mesh()
         self._build_appearance()
 
@@ -274,6 +275,7 @@ class Renderer:
         self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         self.src_lift = self._corner_lift(lm, Similarity.identity())
+        self.own_smile = self._own_smile_lift()
         self.src_brow_gap = WR.brow_gap(lm, self.ipd)
         self.src_brow_height = WR.brow_height(lm, self.ipd)
         self.src_cheek_rise = WR.cheek_rise(lm, self.ipd)
@@ -543,7 +545,8 @@ class Renderer:
         only, so lips, eyes and nostrils never bleed into the cheek. The mask covers both cheeks
         between the nasolabial fold and the lower eyelid (convex hulls of mesh points), minus
         eyes, nose and lips, feathered; plus a soft band along each nasolabial line. Used when a
-        target lowers the lip corners below the portrait's own smile (see ``_soften_folds``).
+        target lowers the lip corners below the portrait's own smile (see ``_soften_folds`` and
+        ``smile_removed``).
         """
         lm = self.landmarks[:, :2].astype(np.float64)
         ipd = self.ipd
@@ -613,16 +616,29 @@ class Renderer:
         cur = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(cur * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
 
+    def _own_smile_lift(self) -> float:
+        """How far (IPDs) the photo's own smile lifts its lip corners: its corner lift minus that of
+        the neutralised face (the rig's own-AU estimate, :mod:`thinkdraw.face.rig`). Landmarks
+        without depth cannot be neutralised: no limit (inf)."""
+        if self._landmarks3d.shape != (M.N_LANDMARKS, 3):
+            return float("inf")
+        from thinkdraw.face.rig import Rig
+
+        neutral = Rig(landmarks=self._landmarks3d).neutral_landmarks
+        return max(self.src_lift - self._corner_lift(neutral, Similarity.identity()), 0.0)
+
     def smile_removed(self, landmarks: np.ndarray, head: Similarity | None = None) -> float:
         """Opacity in [0, cheek_max] of the smile-free cheek plate for target landmarks (478, 2|3).
 
         Proportional to how far the target's lip corners sit below the portrait's own (in IPDs),
-        full at ``cheek_ramp_ipd``; 0 when the target keeps or adds a smile.
+        up to as far as the photo's own smile lifted them (``own_smile``), full at
+        ``cheek_ramp_ipd``; 0 when the target keeps or adds a smile. A frown on an unsmiling face
+        keeps its folds: they are the person's (age, build), not a smile's.
         """
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         if head is None:
             head = fit_similarity(self.landmarks[list(M.POSE_ANCHORS)], t[list(M.POSE_ANCHORS)])
-        removed = self.src_lift - self._corner_lift(t, head)
+        removed = min(self.src_lift - self._corner_lift(t, head), self.own_smile)
         c = self.config
         return float(np.clip(removed / max(c.cheek_ramp_ipd, 1e-6), 0.0, 1.0)) * c.cheek_max
 
