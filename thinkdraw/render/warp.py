@@ -163,9 +163,9 @@ class Renderer:
         self.image = np.ascontiguousarray(image)
         self.H, self.W = image.shape[:2]
         self.landmarks = _landmarks_of(portrait)
-        self._landmarks3d = np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64)
         self._build_mesh()
         self._build_appearance()
+        self.own_smile = self._own_smile_lift(np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64))
 
     # ------------------------------------------------------------------ precompute
     def _build_mesh(self) -> None:
@@ -214,8 +214,7 @@ class Renderer:
         self.src = np.concatenate([face, support_pts]).astype(np.float64)
         # each support point's rest offset from the outline point in its direction (a distance and
         # an outward unit vector), kept by _keep_support_outside
-        f = self.sup_f[:, None]
-        rest = support_pts - ((1 - f) * face[self.sup_i0] + f * face[self.sup_i1])
+        rest = support_pts - self._on_outline(face)
         self.sup_gap = np.hypot(rest[:, 0], rest[:, 1])
         self.sup_out = rest / np.maximum(self.sup_gap, 1e-9)[:, None]
         # outside the face: Delaunay of oval + support, keep triangles outside the oval polygon
@@ -275,7 +274,6 @@ class Renderer:
         self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         self.src_lift = self._corner_lift(lm, Similarity.identity())
-        self.own_smile = self._own_smile_lift()
         self.src_brow_gap = WR.brow_gap(lm, self.ipd)
         self.src_brow_height = WR.brow_height(lm, self.ipd)
         self.src_cheek_rise = WR.cheek_rise(lm, self.ipd)
@@ -372,11 +370,16 @@ class Renderer:
             if gate > 0.0:
                 self._outline_to_silhouette(dst, gate)
             resid = (dst[: self.n_face] - src_o) - rigid_o
-            f = self.sup_f[:, None]
-            r = gate * ((1 - f) * resid[self.sup_i0] + f * resid[self.sup_i1])
+            r = gate * self._on_outline(resid)
             dst[self.n_face :] = sup + self.follow[:, None] * (rigid + r)
         self._keep_support_outside(dst)
         return dst, head
+
+    def _on_outline(self, x: np.ndarray) -> np.ndarray:
+        """Per-vertex values ``x`` (N, k), N >= n_face, interpolated at each support point's place on the
+        face outline (between outline vertices sup_i0 and sup_i1, fraction sup_f): (S, k)."""
+        f = self.sup_f[:, None]
+        return (1 - f) * x[self.sup_i0] + f * x[self.sup_i1]
 
     def _keep_support_outside(self, dst: np.ndarray) -> None:
         """Support points (rings) keep at least ``support_min_gap`` of their rest distance outside
@@ -388,9 +391,7 @@ class Renderer:
         prefiltered remap keeps the compressed texture smooth). Border points never move.
         """
         n0 = self.n_face
-        f = self.sup_f[:, None]
-        o_dst = (1 - f) * dst[self.sup_i0] + f * dst[self.sup_i1]
-        now = np.einsum("ij,ij->i", dst[n0:] - o_dst, self.sup_out)
+        now = np.einsum("ij,ij->i", dst[n0:] - self._on_outline(dst), self.sup_out)
         need = self.config.support_min_gap * self.sup_gap
         short = (self.follow > 0.0) & (now < need)
         if short.any():
@@ -517,10 +518,11 @@ class Renderer:
                         jaw, self.ipd, self.mouth_style, strength)
 
     def _warp_plate(self, plate: np.ndarray, win: tuple[int, int, int, int], region: Region,
-                    mx: np.ndarray | None, my: np.ndarray | None) -> np.ndarray:
-        """``plate`` (an image aligned with the source) warped like this frame over a window."""
+                    mx: np.ndarray | None, my: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``plate`` (an image aligned with the source) warped like this frame over a window, and the
+        window's source positions x, y (h, w) float32 it was sampled at (see _window_map)."""
         gx, gy = _window_map(win, region, mx, my)
-        return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), gx, gy
 
     def _corner_lift(self, lm: np.ndarray, head: Similarity) -> float:
         """Mean height of the lip corners relative to the nose base, in source IPDs (higher = more of
@@ -616,15 +618,15 @@ class Renderer:
         cur = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(cur * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
 
-    def _own_smile_lift(self) -> float:
+    def _own_smile_lift(self, landmarks: np.ndarray) -> float:
         """How far (IPDs) the photo's own smile lifts its lip corners: its corner lift minus that of
-        the neutralised face (the rig's own-AU estimate, :mod:`thinkdraw.face.rig`). Landmarks
-        without depth cannot be neutralised: no limit (inf)."""
-        if self._landmarks3d.shape != (M.N_LANDMARKS, 3):
+        the neutralised face (the rig's own-AU estimate, :mod:`thinkdraw.face.rig`), from the
+        portrait's (478, 3) landmarks. Landmarks without depth cannot be neutralised: no limit (inf)."""
+        if landmarks.shape != (M.N_LANDMARKS, 3):
             return float("inf")
         from thinkdraw.face.rig import Rig
 
-        neutral = Rig(landmarks=self._landmarks3d).neutral_landmarks
+        neutral = Rig(landmarks=landmarks).neutral_landmarks
         return max(self.src_lift - self._corner_lift(neutral, Similarity.identity()), 0.0)
 
     def smile_removed(self, landmarks: np.ndarray, head: Similarity | None = None) -> float:
@@ -658,7 +660,7 @@ class Renderer:
         win = points_region(lips, self.W, self.H, pad=int(0.08 * self.ipd) + 2)
         if win.empty:
             return
-        clean = self._warp_plate(self.mouth_clean, (win.x0, win.y0, win.x1, win.y1), region, mx, my)
+        clean, _, _ = self._warp_plate(self.mouth_clean, (win.x0, win.y0, win.x1, win.y1), region, mx, my)
         cur = out[win.slices()].astype(np.float32)
         cur += closing * (clean.astype(np.float32) - cur)
         self._tone_lower_lip(cur, t, win, closing)
@@ -695,8 +697,7 @@ class Renderer:
     def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
                    mx: np.ndarray | None, my: np.ndarray | None) -> None:
         def warped_clean(win: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            gx, gy = _window_map(win, region, mx, my)
-            return cv2.remap(self.clean, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), gx, gy
+            return self._warp_plate(self.clean, win, region, mx, my)
 
         for eye in self.eyes:
             if eye.tri < 0:
