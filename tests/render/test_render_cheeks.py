@@ -92,3 +92,12 @@ def test_a_frown_on_an_unsmiling_face_keeps_its_folds(renderer, astronaut, grace
     flat = Renderer(img, np.asarray(portrait.landmarks)[:, :2])
     assert flat.own_smile == float("inf")
     assert flat.smile_removed(rig.forward(frown)[0]) == flat.config.cheek_max
+
+
+def test_degenerate_landmarks_give_no_smile_limit_and_no_warnings(astronaut):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = Renderer(astronaut[0], np.zeros((478, 3)))
+    assert r.own_smile == float("inf")

@@ -621,13 +621,16 @@ class Renderer:
     def _own_smile_lift(self, landmarks: np.ndarray) -> float:
         """How far (IPDs) the photo's own smile lifts its lip corners: its corner lift minus that of
         the neutralised face (the rig's own-AU estimate, :mod:`thinkdraw.face.rig`), from the
-        portrait's (478, 3) landmarks. Landmarks without depth cannot be neutralised: no limit (inf)."""
+        portrait's (478, 3) landmarks. Landmarks without depth, or too degenerate to fit a head pose
+        to (e.g. all in one point), cannot be neutralised: no limit (inf)."""
         if landmarks.shape != (M.N_LANDMARKS, 3):
             return float("inf")
         from thinkdraw.face.rig import Rig
 
-        neutral = Rig(landmarks=landmarks).neutral_landmarks
-        return max(self.src_lift - self._corner_lift(neutral, Similarity.identity()), 0.0)
+        with np.errstate(all="ignore"):  # a degenerate fit gives NaN, answered below
+            neutral = Rig(landmarks=landmarks).neutral_landmarks
+            lift = self.src_lift - self._corner_lift(neutral, Similarity.identity())
+        return max(lift, 0.0) if np.isfinite(lift) else float("inf")
 
     def smile_removed(self, landmarks: np.ndarray, head: Similarity | None = None) -> float:
         """Opacity in [0, cheek_max] of the smile-free cheek plate for target landmarks (478, 2|3).
