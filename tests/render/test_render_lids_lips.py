@@ -108,3 +108,47 @@ def test_closing_tone_leaves_a_lip_that_kept_its_colour(renderer, astronaut):
     renderer._tone_lower_lip(grey, t, win, 1.0)
     sat = grey.max(2) - grey.min(2)
     assert sat.max() > 0.5 * float(lip.max() - lip.min())  # a pale band takes the lip's colour
+
+
+def test_lips_closed_over_a_smile_meet_at_a_dark_line(astronaut):
+    """Closing the astronaut's toothy smile (her neutralised face) leaves her blanched, stretched
+    lips; the stomion must read as a line darker than both lips, or the mouth is one pale band."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait = astronaut
+    t = Rig(portrait).forward({})[0]
+    lum = Renderer(img, portrait).render(t).astype(float).mean(2)
+
+    def at(p):
+        return lum[int(round(p[1])), int(round(p[0]))]
+
+    for up, lo, up_out, lo_out in ((82, 87, 37, 84), (13, 14, 0, 17), (312, 317, 267, 314)):
+        stomion = at((t[up] + t[lo]) / 2)
+        lips = min(at((t[up_out] + t[up]) / 2), at((t[lo_out] + t[lo]) / 2))
+        assert stomion < 0.78 * lips, (up, stomion, lips)  # was 0.83-0.87 with the faint line
+
+
+def test_lips_box_is_warped_exactly_not_on_the_lattice(astronaut):
+    """Where a toothy mouth closes, the mouth hole collapses to a line and the map jumps from the
+    upper lip to the lower one; interpolated on the 2-px lattice it sampled the teeth in stair steps
+    along the stomion. Inside the target lips' box the map is the exact per-pixel one."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    t = Rig(portrait).forward({"AU15": 1.0, "AU17": 1.0})[0]
+    coarse, exact = Renderer(img, portrait), Renderer(img, portrait, RenderConfig(map_step=1))
+    region, mx, my, dst, _ = coarse.maps(t)
+    ref_region, ex, ey, _, _ = exact.maps(t)
+    win = coarse.lips_window(dst)
+    assert win is not None and exact.lips_window(dst) is not None
+    assert coarse.lips_window(coarse.src) is None  # nothing moved: no window
+
+    def box(m, r):
+        return m[win.y0 - r.y0 : win.y1 - r.y0, win.x0 - r.x0 : win.x1 - r.x0]
+
+    assert region == ref_region
+    assert np.allclose(box(mx, region), box(ex, region), atol=1e-3)
+    assert np.allclose(box(my, region), box(ey, region), atol=1e-3)
+    assert not np.allclose(mx, ex, atol=1e-3)  # outside it the lattice is kept (map_step=2's speed)

@@ -46,6 +46,15 @@ _SHADOW_WARMTH = np.array([0.0, 0.2, 0.4], np.float32)
 _LOWER_ROW = (0.86 * (1.0 - 0.14 * _SHADOW_WARMTH)).astype(np.float32)
 """Lower teeth sit behind and below the upper row (overjet) and get ~15 % less, warmer, light."""
 
+LIP_CONTACT_HALF = 0.016
+"""Half-width (IPD; ~1 mm) of the dark line where closed lips meet (draw_lip_contact)."""
+LIP_CONTACT_ALPHA = 0.8
+"""Its opacity at the middle of the mouth. Lips closed from a toothy smile are the smile's
+stretched, blanched vermilion; without a clear stomion line they read as one pale band (at 0.55
+over 0.012 IPD it was barely visible on the astronaut: no mouth, only a pink smear)."""
+LIP_CONTACT_SHADE = np.array([0.45, 0.3, 0.32], np.float32)
+"""Its colour as a multiple of the portrait's lip colour: the shadow in the lips' contact fold."""
+
 
 @dataclass(frozen=True)
 class MouthStyle:
@@ -399,15 +408,15 @@ def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.n
     if x1 <= x0 or y1 <= y0:
         return
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    half = max(0.012 * ipd, 0.6)
+    half = max(LIP_CONTACT_HALF * ipd, 0.6)
     top = mid - np.array([0.0, half])
     bot = mid + np.array([0.0, half])
     top[0], top[-1], bot[0], bot[-1] = mid[0], mid[-1], mid[0], mid[-1]
     band, _, _, _ = between_chains_alpha(top, bot, px, py, feather=1.0)
     gap = float(np.max(np.linalg.norm(inner_lower - inner_upper, axis=1)))
-    a = (band * (0.55 * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
+    a = (band * (LIP_CONTACT_ALPHA * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
     if float(a.max()) <= 0:
         return
-    col = np.asarray(lip, np.float32) * np.array([0.55, 0.36, 0.38], np.float32)
+    col = np.asarray(lip, np.float32) * LIP_CONTACT_SHADE
     region = out[y0:y1, x0:x1].astype(np.float32)
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)

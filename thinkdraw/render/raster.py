@@ -187,6 +187,11 @@ def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regio
     gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
     if len(tris) == 0 or region.empty:
         return gx, gy
+    d = dst[tris]  # cull triangles whose target box misses the region (a small window of a big mesh)
+    tris = tris[(d[..., 0].max(1) >= region.x0 - 1) & (d[..., 0].min(1) <= region.x1) &
+                (d[..., 1].max(1) >= region.y0 - 1) & (d[..., 1].min(1) <= region.y1)]
+    if len(tris) == 0:
+        return gx, gy
     tris = _folded_first(dst, src, tris)
     bary, aff, ok = affine_maps(dst, src, tris)
     d = dst[tris[ok]]

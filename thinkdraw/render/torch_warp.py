@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from thinkdraw.errors import InputError
-from thinkdraw.render.raster import Region
+from thinkdraw.render.raster import Region, backward_map
 from thinkdraw.render.warp import Renderer
 
 
@@ -102,7 +102,15 @@ class TorchRenderer:
         disp = disp[:, :, : self.H, : self.W]
         yy, xx = torch.meshgrid(torch.arange(self.H, device=d.device, dtype=torch.float32),
                                 torch.arange(self.W, device=d.device, dtype=torch.float32), indexing="ij")
-        return torch.stack([xx + disp[:, 0], yy + disp[:, 1]], -1)
+        out = torch.stack([xx + disp[:, 0], yy + disp[:, 1]], -1)
+        if s > 1:  # the lips' box exactly, as the numpy path does (Renderer.lips_window)
+            for i, frame in enumerate(np.asarray(dst, np.float64)):
+                win = self.r.lips_window(frame)
+                if win is not None:
+                    wx, wy = backward_map(frame, self.r.src, self.r.tris, win, 1)
+                    exact = torch.from_numpy(np.stack([wx, wy], -1)).to(out.device)
+                    out[i, win.y0 : win.y1, win.x0 : win.x1] = exact
+        return out
 
     @torch.no_grad()
     def warp(self, maps: torch.Tensor) -> torch.Tensor:

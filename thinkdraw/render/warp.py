@@ -95,6 +95,18 @@ def _window_map(win: tuple[int, int, int, int], region: Region, mx: np.ndarray |
     return gx, gy
 
 
+def _paste_map(mx: np.ndarray, my: np.ndarray, region: Region, win: Region, dst: np.ndarray, src: np.ndarray,
+               tris: np.ndarray, step: int) -> None:
+    """Re-evaluate the backward map (mx, my) of ``region`` inside ``win`` (clipped to the region)
+    at lattice ``step`` (1 = exact), in place."""
+    x0, y0, x1, y1 = max(win.x0, region.x0), max(win.y0, region.y0), min(win.x1, region.x1), min(win.y1, region.y1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    wx, wy = backward_map(dst, src, tris, Region(x0, y0, x1, y1), step)
+    sl = (slice(y0 - region.y0, y1 - region.y0), slice(x0 - region.x0, x1 - region.x0))
+    mx[sl], my[sl] = wx, wy
+
+
 def _landmarks_of(portrait: Any) -> np.ndarray:
     lm = portrait.landmarks if hasattr(portrait, "landmarks") else portrait
     lm = np.asarray(lm, dtype=np.float64)
@@ -232,6 +244,7 @@ class Renderer:
         self.n_inner_tris = len(self.tris) - len(outer)  # face mesh + hole ladders come first
         self._check_mesh()
         self.n_face = M.N_MESH
+        self._lip_ids = np.array(sorted(set(M.LIPS_OUTER) | set(M.LIPS_INNER_UPPER) | set(M.LIPS_INNER_LOWER)))
 
     def _check_mesh(self) -> None:
         t = self.tris
@@ -461,15 +474,26 @@ class Renderer:
             mx, my = backward_map(dst, self.src, mt, region, self.config.outer_step)
             pad = 2 * self.config.outer_step
             face = points_region(dst[: self.n_face], self.W, self.H, pad=pad)
-            fx0, fy0 = max(face.x0, region.x0), max(face.y0, region.y0)
-            fx1, fy1 = min(face.x1, region.x1), min(face.y1, region.y1)
-            if fx1 > fx0 and fy1 > fy0:
-                fmx, fmy = backward_map(dst, self.src, mt, Region(fx0, fy0, fx1, fy1), step)
-                sl = (slice(fy0 - region.y0, fy1 - region.y0), slice(fx0 - region.x0, fx1 - region.x0))
-                mx[sl], my[sl] = fmx, fmy
+            _paste_map(mx, my, region, face, dst, self.src, mt, step)
         else:
             mx, my = backward_map(dst, self.src, mt, region, step)
+        lips = self.lips_window(dst)
+        if step > 1 and lips is not None:
+            _paste_map(mx, my, region, lips, dst, self.src, mt, 1)
         return region, mx, my, dst, head
+
+    def lips_window(self, dst: np.ndarray) -> Region | None:
+        """Where the map is evaluated exactly (every pixel) for mesh vertices ``dst`` (V, 2): the
+        target lips' box when a lip vertex moved, else None.
+
+        The mouth-hole ladder collapses when a toothy photo's mouth closes, so the map jumps from
+        upper to lower lip across a line of zero width; a lattice interpolated between a vertex on
+        each side samples the teeth in between, in 2-px stair steps along the stomion."""
+        ids = self._lip_ids
+        if not np.any(np.hypot(*(dst[ids] - self.src[ids]).T) > self.config.move_eps):
+            return None
+        win = points_region(dst[ids], self.W, self.H, pad=max(self.config.map_step, 2) + 1)
+        return None if win.empty else win
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
                 my: np.ndarray | None, dst: np.ndarray, head: Similarity) -> None:
