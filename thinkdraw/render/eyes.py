@@ -96,11 +96,20 @@ def build_eye(
                     lm[list(upper), :2].astype(np.float64), lm[list(lower), :2].astype(np.float64), tri, bary)
 
 
-def composite_eye(
-    out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, carried: np.ndarray, threshold: float = 0.05
-) -> bool:
+REDRAW_FROM = 0.5
+"""Offset (pixels) between the target iris centre and where the warp carries it below which the
+warp's own iris stays: the photo's pixels, exactly. Neutralising a smile or AU6/AU7 moves a lower-lid
+vertex of the iris's triangle and drifts the warped iris ~0.35 px; redrawn in full for that, the
+completed iris texture (mirrored where the source lid hid it) spilled a dark pixel below a lower lid
+whose MediaPipe chain lies under the visible lid edge."""
+REDRAW_FULL = 1.5
+"""Offset (pixels) from which the redrawn iris replaces the warp's (linear blend in between, so a
+gaze ramp never pops)."""
+
+
+def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, carried: np.ndarray) -> bool:
     """Re-light the eye opening for the target lids and draw the iris at its target place if it
-    moved relative to the warp. Returns True if anything was drawn.
+    moved relative to the warp (by REDRAW_FROM px or more). Returns True if anything was drawn.
 
     out: (H, W, 3) uint8 frame (already warped), modified in place. warp_fn((x0, y0, x1, y1)) ->
     (clean plate warped over that window (h, w, 3), source x (h, w), source y (h, w)): where the
@@ -113,7 +122,9 @@ def composite_eye(
     so brings its full shadow down with it; a still eye is left exactly as it is.
     """
     ct = target[eye.iris_ids[0]]
-    moved = float(np.hypot(*(ct - carried))) >= threshold
+    offset = float(np.hypot(*(ct - carried)))
+    redraw = float(np.clip((offset - REDRAW_FROM) / (REDRAW_FULL - REDRAW_FROM), 0.0, 1.0))
+    moved = redraw > 0.0
     H, W = out.shape[:2]
     up, lo = target[list(eye.upper_ids)], target[list(eye.lower_ids)]
     lids = np.concatenate([up, lo])
@@ -142,7 +153,8 @@ def composite_eye(
         iris *= shade[..., None]  # the iris under the target lid gets that lid's shadow
         d = np.hypot(px - ct[0], py - ct[1])
         ia = (np.clip((LIMBUS * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
-        inside = clean.astype(np.float32) * relight * (1 - ia) + iris * ia
+        redrawn = clean.astype(np.float32) * relight * (1 - ia) + iris * ia
+        inside += redraw * (redrawn - inside)
     a = opening[..., None]
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + inside * a + 0.5, 0, 255).astype(np.uint8)
     return True
