@@ -167,6 +167,15 @@ def backward_map(
     return _exact_map(dst, src, tris, region)
 
 
+def cull(dst: np.ndarray, tris: np.ndarray, region: Region) -> np.ndarray:
+    """The triangles of ``tris`` (M, 3) whose target box (``dst`` (N, 2) pixels) meets ``region``
+    (for a small window of a big mesh)."""
+    d = dst[tris]
+    lo, hi = d.min(1), d.max(1)
+    keep = (hi[:, 0] >= region.x0 - 1) & (lo[:, 0] <= region.x1) & (hi[:, 1] >= region.y0 - 1) & (lo[:, 1] <= region.y1)
+    return tris[keep]
+
+
 def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region, step: int) -> tuple[np.ndarray, np.ndarray]:
     h, w = region.shape
     nw, nh = (w - 1) // step + 2, (h - 1) // step + 2
@@ -186,11 +195,6 @@ def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regi
 def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
     gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
     if len(tris) == 0 or region.empty:
-        return gx, gy
-    d = dst[tris]  # cull triangles whose target box misses the region (a small window of a big mesh)
-    tris = tris[(d[..., 0].max(1) >= region.x0 - 1) & (d[..., 0].min(1) <= region.x1) &
-                (d[..., 1].max(1) >= region.y0 - 1) & (d[..., 1].min(1) <= region.y1)]
-    if len(tris) == 0:
         return gx, gy
     tris = _folded_first(dst, src, tris)
     bary, aff, ok = affine_maps(dst, src, tris)

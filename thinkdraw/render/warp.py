@@ -33,7 +33,7 @@ from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, nearest_kept_rows, points_region, remap_filtered, smooth
+from thinkdraw.render.raster import MipLevels, Region, backward_map, cull, nearest_kept_rows, points_region, remap_filtered, smooth
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -102,9 +102,16 @@ def _paste_map(mx: np.ndarray, my: np.ndarray, region: Region, win: Region, dst:
     x0, y0, x1, y1 = max(win.x0, region.x0), max(win.y0, region.y0), min(win.x1, region.x1), min(win.y1, region.y1)
     if x1 <= x0 or y1 <= y0:
         return
-    wx, wy = backward_map(dst, src, tris, Region(x0, y0, x1, y1), step)
+    win = Region(x0, y0, x1, y1)
+    wx, wy = backward_map(dst, src, cull(dst, tris, win), win, step)
     sl = (slice(y0 - region.y0, y1 - region.y0), slice(x0 - region.x0, x1 - region.x0))
     mx[sl], my[sl] = wx, wy
+
+
+def _ipd(lm: np.ndarray) -> float:
+    """Interpupillary distance (pixels) of (478, 2) landmarks; from the eye corners when the irises
+    are degenerate; at least 4."""
+    return float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
 
 
 def _landmarks_of(portrait: Any) -> np.ndarray:
@@ -274,7 +281,7 @@ class Renderer:
     def _build_appearance(self) -> None:
         lm = self.landmarks
         img = self.image
-        self.ipd = float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
+        self.ipd = _ipd(lm)
         r = max(1, int(self.ipd * 0.04))
         skin = _patch_median(img, lm[[50, 280, 151, 205, 425]], r)
         lip_pts = np.stack([(lm[0] + lm[13]) / 2, (lm[17] + lm[14]) / 2, (lm[37] + lm[82]) / 2, (lm[267] + lm[312]) / 2,
