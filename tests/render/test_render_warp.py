@@ -183,3 +183,21 @@ def test_squeezed_skin_is_prefiltered_not_aliased():
     out = remap_filtered(plate, sq_x, gy, levels)
     assert np.ptp(alias[4:-4, 4:-4]) > 150  # the plain sample picks stripes: high contrast
     assert np.ptp(out[4:-4, 4:-4]) < 40 and abs(float(out[4:-4, 4:-4].mean()) - 127.5) < 15  # the average grey
+
+
+def test_culling_a_window_keeps_its_map(renderer, astronaut):
+    """A lattice map looks up to one step past its window: culling the mesh for a small window must
+    keep every triangle that lattice touches (the map is the same as with the whole mesh)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.raster import Region, backward_map, cull
+
+    t = Rig(astronaut[1]).forward({"yaw": 20.0, "AU27": 1.0})[0]
+    dst, _ = renderer.target_vertices(t[:, :2])
+    lips = renderer.lips_window(dst)
+    for step in (1, 2, 4):
+        win = Region(lips.x0 + 1, lips.y0 + 1, lips.x1 - 3, lips.y1 - 2)  # not on the lattice of the image
+        kept = cull(dst, renderer.tris, win, pad=step + 1)
+        assert len(kept) < len(renderer.tris) // 2
+        a = backward_map(dst, renderer.src, kept, win, step)
+        b = backward_map(dst, renderer.src, renderer.tris, win, step)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

@@ -167,12 +167,14 @@ def backward_map(
     return _exact_map(dst, src, tris, region)
 
 
-def cull(dst: np.ndarray, tris: np.ndarray, region: Region) -> np.ndarray:
-    """The triangles of ``tris`` (M, 3) whose target box (``dst`` (N, 2) pixels) meets ``region``
-    (for a small window of a big mesh)."""
+def cull(dst: np.ndarray, tris: np.ndarray, region: Region, pad: float = 1.0) -> np.ndarray:
+    """The triangles of ``tris`` (M, 3) whose target box (``dst`` (N, 2) pixels) comes within
+    ``pad`` pixels of ``region`` (for a small window of a big mesh; a lattice map at step s looks up
+    to s pixels past the window, so pass pad >= s)."""
     d = dst[tris]
     lo, hi = d.min(1), d.max(1)
-    keep = (hi[:, 0] >= region.x0 - 1) & (lo[:, 0] <= region.x1) & (hi[:, 1] >= region.y0 - 1) & (lo[:, 1] <= region.y1)
+    keep = ((hi[:, 0] >= region.x0 - pad) & (lo[:, 0] <= region.x1 + pad) &
+            (hi[:, 1] >= region.y0 - pad) & (lo[:, 1] <= region.y1 + pad))
     return tris[keep]
 
 

@@ -103,7 +103,7 @@ def _paste_map(mx: np.ndarray, my: np.ndarray, region: Region, win: Region, dst:
     if x1 <= x0 or y1 <= y0:
         return
     win = Region(x0, y0, x1, y1)
-    wx, wy = backward_map(dst, src, cull(dst, tris, win), win, step)
+    wx, wy = backward_map(dst, src, cull(dst, tris, win, pad=step + 1), win, step)
     sl = (slice(y0 - region.y0, y1 - region.y0), slice(x0 - region.x0, x1 - region.x0))
     mx[sl], my[sl] = wx, wy
 
