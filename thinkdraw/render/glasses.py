@@ -276,7 +276,7 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
     H, W = image.shape[:2]
     big = Region(max(win.x0 - pad, 0), max(win.y0 - pad, 0), min(win.x1 + pad, W), min(win.y1 + pad, H))
     mask = np.zeros(big.shape, np.uint8)
-    mask[win.y0 - big.y0 : win.y1 - big.y0, win.x0 - big.x0 : win.x1 - big.x0] = frame.core * 255
+    mask[win.slices_in(big)] = frame.core * 255
     patch = image[big.slices()].astype(np.float32)
     # known pixels: outside the frame and skin-like (a dark lash line or a leftover rim edge next
     # to the frame would otherwise be smeared into the fill)

@@ -93,6 +93,14 @@ class Region:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
+    def intersect(self, other: "Region") -> "Region":
+        """The window both cover (empty when they do not meet)."""
+        return Region(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
+
+    def slices_in(self, outer: "Region") -> tuple[slice, slice]:
+        """This window's rows and columns in an array that holds ``outer`` (which contains it)."""
+        return slice(self.y0 - outer.y0, self.y1 - outer.y0), slice(self.x0 - outer.x0, self.x1 - outer.x0)
+
 
 def points_region(points: np.ndarray, width: int, height: int, pad: int = 1) -> Region:
     """Bounding pixel window of ``points`` (N, 2) pixels, padded and clipped to the image."""

@@ -88,10 +88,10 @@ def _window_map(win: tuple[int, int, int, int], region: Region, mx: np.ndarray |
     x0, y0, x1, y1 = win
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
     if mx is not None:
-        ox0, oy0, ox1, oy1 = max(x0, region.x0), max(y0, region.y0), min(x1, region.x1), min(y1, region.y1)
-        if ox1 > ox0 and oy1 > oy0:
-            gx[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = mx[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
-            gy[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = my[oy0 - region.y0 : oy1 - region.y0, ox0 - region.x0 : ox1 - region.x0]
+        w = Region(x0, y0, x1, y1)
+        ov = w.intersect(region)
+        if not ov.empty:
+            gx[ov.slices_in(w)], gy[ov.slices_in(w)] = mx[ov.slices_in(region)], my[ov.slices_in(region)]
     return gx, gy
 
 
@@ -99,19 +99,11 @@ def _paste_map(mx: np.ndarray, my: np.ndarray, region: Region, win: Region, dst:
                tris: np.ndarray, step: int) -> None:
     """Re-evaluate the backward map (mx, my) of ``region`` inside ``win`` (clipped to the region)
     at lattice ``step`` (1 = exact), in place."""
-    x0, y0, x1, y1 = max(win.x0, region.x0), max(win.y0, region.y0), min(win.x1, region.x1), min(win.y1, region.y1)
-    if x1 <= x0 or y1 <= y0:
+    win = win.intersect(region)
+    if win.empty:
         return
-    win = Region(x0, y0, x1, y1)
-    wx, wy = backward_map(dst, src, cull(dst, tris, win, pad=step + 1), win, step)
-    sl = (slice(y0 - region.y0, y1 - region.y0), slice(x0 - region.x0, x1 - region.x0))
-    mx[sl], my[sl] = wx, wy
-
-
-def _ipd(lm: np.ndarray) -> float:
-    """Interpupillary distance (pixels) of (478, 2) landmarks; from the eye corners when the irises
-    are degenerate; at least 4."""
-    return float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
+    sl = win.slices_in(region)
+    mx[sl], my[sl] = backward_map(dst, src, cull(dst, tris, win, pad=step + 1), win, step)
 
 
 def _landmarks_of(portrait: Any) -> np.ndarray:
@@ -281,7 +273,7 @@ class Renderer:
     def _build_appearance(self) -> None:
         lm = self.landmarks
         img = self.image
-        self.ipd = _ipd(lm)
+        self.ipd = float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
         r = max(1, int(self.ipd * 0.04))
         skin = _patch_median(img, lm[[50, 280, 151, 205, 425]], r)
         lip_pts = np.stack([(lm[0] + lm[13]) / 2, (lm[17] + lm[14]) / 2, (lm[37] + lm[82]) / 2, (lm[267] + lm[312]) / 2,
