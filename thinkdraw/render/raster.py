@@ -186,6 +186,12 @@ def cull(dst: np.ndarray, tris: np.ndarray, region: Region, pad: float = 1.0) ->
     return tris[keep]
 
 
+def window_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, win: Region, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`backward_map` over a small window ``win`` of a big mesh: only the triangles the
+    window's lattice can look up (:func:`cull` with pad = step + 1) are rasterised."""
+    return backward_map(dst, src, cull(dst, tris, win, pad=step + 1), win, step)
+
+
 def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region, step: int) -> tuple[np.ndarray, np.ndarray]:
     h, w = region.shape
     nw, nh = (w - 1) // step + 2, (h - 1) // step + 2

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from thinkdraw.errors import InputError
-from thinkdraw.render.raster import Region, backward_map, cull
+from thinkdraw.render.raster import Region, window_map
 from thinkdraw.render.warp import Renderer
 
 
@@ -107,7 +107,7 @@ class TorchRenderer:
             for i, frame in enumerate(np.asarray(dst, np.float64)):
                 win = self.r.lips_window(frame)
                 if win is not None:
-                    wx, wy = backward_map(frame, self.r.src, cull(frame, self.r.tris, win), win, 1)
+                    wx, wy = window_map(frame, self.r.src, self.r.tris, win)
                     exact = torch.from_numpy(np.stack([wx, wy], -1)).to(out.device)
                     out[i, win.y0 : win.y1, win.x0 : win.x1] = exact
         return out

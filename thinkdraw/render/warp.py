@@ -33,7 +33,7 @@ from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, cull, nearest_kept_rows, points_region, remap_filtered, smooth
+from thinkdraw.render.raster import MipLevels, Region, backward_map, nearest_kept_rows, points_region, remap_filtered, smooth, window_map
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -103,7 +103,7 @@ def _paste_map(mx: np.ndarray, my: np.ndarray, region: Region, win: Region, dst:
     if win.empty:
         return
     sl = win.slices_in(region)
-    mx[sl], my[sl] = backward_map(dst, src, cull(dst, tris, win, pad=step + 1), win, step)
+    mx[sl], my[sl] = window_map(dst, src, tris, win, step)
 
 
 def _landmarks_of(portrait: Any) -> np.ndarray:
