@@ -143,3 +143,35 @@ def test_torch_keeps_the_rim(grace, grace_renderer):
     sel = _frame_mask(r)
     assert np.abs(b[0].astype(int) - img).max() <= 1
     assert np.linalg.norm(_dark_centroid(b[1], sel) - _dark_centroid(img, sel)) < 1.0
+
+
+def _grain(img: np.ndarray) -> np.ndarray:
+    """Fine detail (below ~2 px) of the grey image."""
+    import cv2
+
+    g = img.astype(np.float32).mean(2)
+    return g - cv2.GaussianBlur(g, (0, 0), 2.0)
+
+
+def test_skin_under_the_rim_has_grain_and_no_upside_down_brow(grace_renderer, grace):
+    """The plate the face warps behind the rigid rim: where a rising brow uncovers it, the skin
+    under the rim must carry skin grain (not a blur) and must not be the brow mirrored about the
+    rim's edge (a second, upside-down brow that showed as a ghost of the frame above it)."""
+    img = grace[0]
+    r = grace_renderer
+    core = _frame_mask(r)
+    rows = np.arange(r.H)[:, None]
+    has = core.any(0)
+    top = np.where(has, core.argmax(0), 0)
+    skin = has[None] & (rows < top[None] - 2) & (rows >= top[None] - int(0.25 * r.ipd))
+    fill, src = _grain(r.plate), _grain(img)
+    assert fill[core].std() > 0.35 * src[skin].std(), (fill[core].std(), src[skin].std())
+    # the upper half of every column's run under the rim against the source mirrored about the
+    # rim's top edge
+    ys, xs = np.nonzero(core)
+    depth = ys - top[xs]
+    upper = depth < 0.5 * np.bincount(xs, minlength=r.W)[xs]
+    my = 2 * top[xs] - 2 - ys
+    ok = upper & (my >= 0)
+    corr = np.corrcoef(fill[ys[ok], xs[ok]], src[my[ok], xs[ok]])[0, 1]
+    assert corr < 0.3, corr

@@ -17,8 +17,9 @@ arch when the brows rise. Instead the frame is cut out of the portrait once:
 * the face plate is the portrait with that mask filled (:func:`face_plate`), and the mesh warps
   the plate, so the brows slide behind where the rim was. The fill is a normalised convolution
   (Knutsson & Westin, "Normalized and differential convolution", CVPR 1993) of the skin-like
-  pixels around the frame, overlaid per column with the skin mirrored about the frame's edges
-  (brow texture continues behind the rim). ``cv2.inpaint`` (Telea 2004) was tried first: it
+  pixels around the frame, overlaid with the fine grain of the skin just above the frame (one
+  vertical shift for the whole frame, :func:`_shifted_detail`), so the skin a rising brow
+  uncovers is neither a blur nor a copy of the brow. ``cv2.inpaint`` (Telea 2004) was tried first: it
   propagates the lash line and the rim's dark edge into the hole, which then shows as a dark
   smear once the brows move;
 * per frame the frame layer (source pixels under the mask, feathered alpha outside it) is moved
@@ -61,6 +62,7 @@ _MIN_EXTENT_IPD = 0.3  # a frame piece spans at least this much (IPDs); smaller 
 _BELOW_EYE_LINE_IPD = 0.12  # the search band ends this far below the line through the pupils
 _FADE_IPD = 0.08  # the rigid layer fades out over this band (IPDs) above that cut
 _MIN_AREA_IPD2 = 0.05  # a frame mask smaller than this (IPD^2) is no frame
+_DETAIL_GAIN = 0.8  # share of the skin's fine grain laid over the smooth fill (stretched by a brow raise, full grain streaks)
 
 
 @dataclass
@@ -269,6 +271,30 @@ def detect(image: np.ndarray, lm: np.ndarray, ipd: float, feather: float = 1.0) 
     return GlassesFrame(win=win, rgb_a=rgb_a, core=core, score=score)
 
 
+def _shifted_detail(patch: np.ndarray, known: np.ndarray, hole: np.ndarray, ipd: float) -> np.ndarray:
+    """(h, w, 3) float32 fine skin detail for the ``hole`` pixels of ``patch``: the high-pass (above
+    ~0.02 IPD) of the known skin, translated down by one shift D (the hole's 90th-percentile
+    vertical run + 2 px) from above, or up by D from below where the pixel D above is not skin."""
+    sg = max(0.02 * ipd, 1.0)
+    kn = smooth(known, sg)
+    low = smooth(patch * known[..., None], sg) / np.maximum(kn, 1e-3)[..., None]
+    detail = (patch - low) * ((known > 0) & (kn > 0.5))[..., None]
+    out = np.zeros_like(patch)
+    ys, xs = np.nonzero(hole)
+    if len(ys) == 0:
+        return out
+    above, below = nearest_kept_rows(hole)
+    shift = int(np.percentile((below - above - 1)[ys, xs], 90)) + 2
+    h = hole.shape[0]
+    todo = np.ones(len(ys), bool)
+    for sy in (ys - shift, ys + shift):
+        ok = todo & (sy >= 0) & (sy < h)
+        ok[ok] &= known[sy[ok], xs[ok]] > 0
+        out[ys[ok], xs[ok]] = detail[sy[ok], xs[ok]]
+        todo &= ~ok
+    return out
+
+
 def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray:
     """The portrait with the frame inpainted: what the mesh warps behind the rigid frame."""
     win = frame.win
@@ -284,7 +310,7 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
     known = (mask == 0).astype(np.float32)
     skin = float(np.median(dark[known > 0])) if known.any() else 128.0
     skin_like = (dark > 0.6 * skin) & (dark < 225.0) & (patch[..., 0] >= patch[..., 2])  # not glint, not blue hair
-    # isolated specks (single white hairs, JPEG noise) would be mirrored into conspicuous dots
+    # isolated specks (single white hairs, JPEG noise) would be copied into conspicuous dots
     med = cv2.medianBlur(np.ascontiguousarray(image[big.slices()]), 5).astype(np.float32)
     skin_like &= np.abs(patch - med).max(2) < 30.0
     known *= skin_like.astype(np.float32)
@@ -297,26 +323,14 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
         fill[ok] = num[ok] / den[ok][:, None]
         todo &= ~ok
     fill[todo] = patch[todo]
-    # the smooth fill would read as a blurred patch where the brows rise off the rim (or sink
-    # below it): per column, mirror the skin about the frame's upper edge for the run's upper
-    # part and about its lower edge for the lower part, blended by depth (a brow rising shows
-    # more brow, a brow lowering more lid skin); non-skin mirrored pixels (lashes, the rim's
-    # edge) are left to the smooth fill
+    # the smooth fill alone reads as a blurred patch where the brows rise off the rim: add the
+    # skin's fine grain (detail below ~0.02 IPD), copied by ONE vertical translation from the skin
+    # just above the frame (below it where there is none). One shift for the whole frame keeps the
+    # grain continuous across columns; mirroring each column about the rim (tried first) put an
+    # upside-down copy of the brow under the rim, and runs of different heights made vertical
+    # seams: a ghost of the frame once the brows rose
     m = mask > 0
-    h = m.shape[0]
-    above, below = nearest_kept_rows(m)
-    ys, xs = np.nonzero(m)
-    t, b = above[ys, xs] + 1, below[ys, xs] - 1  # first / last row of each pixel's vertical run
-    depth = (ys - t + 0.5) / (b - t + 1.0)
-    acc = fill[ys, xs] * 0.05
-    wsum = np.full(len(ys), 0.05, np.float32)
-    for src_y, w in ((2 * t - 2 - ys, 1.0 - depth), (2 * b + 2 - ys, depth)):
-        inside = (src_y >= 0) & (src_y < h)
-        sy = np.clip(src_y, 0, h - 1)
-        wv = (w * (inside & (known[sy, xs] > 0))).astype(np.float32)
-        acc += patch[sy, xs] * wv[:, None]
-        wsum += wv
-    fill[ys, xs] = acc / wsum[:, None]
+    fill[m] += _DETAIL_GAIN * _shifted_detail(patch, known, m, ipd)[m]
     out = patch.copy()
     out[mask > 0] = fill[mask > 0]
     plate = image.copy()
