@@ -98,3 +98,27 @@ def test_a_sub_pixel_iris_drift_keeps_the_warped_eye(renderer, astronaut):
         r = int(3 * eye.radius)
         diff = np.abs(out[y - r : y + r, x - r : x + r].astype(int) - img[y - r : y + r, x - r : x + r]).max()
         assert diff <= 3, diff
+
+
+def test_a_wider_eye_keeps_the_lower_lid_in_front_of_the_iris(renderer, astronaut):
+    """AU5 raises the upper lid; the warp stretches the iris, so it is redrawn round where it was.
+    The lower lid's margin (MediaPipe's chain lies on its lash line, below the visible rim) must
+    stay in front of it: the warped photo there, not iris texture (it drew a dark notch under the
+    astronaut's irises, 23-25 levels off the lid's own pixels; now under 10)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut[0], astronaut[1]
+    t = Rig(portrait).forward({"AU5": 1.0})[0][:, :2]
+    with_eyes = renderer.render(t).astype(float)
+    warp_only = Renderer(img, portrait, RenderConfig(eyes=False)).render(t).astype(float)
+    py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+    errs = []
+    for eye in renderer.eyes:
+        c = t[eye.iris_ids[0]]
+        assert np.hypot(*(c - eye.bary @ renderer.target_vertices(t)[0][renderer.tris[eye.tri]])) > E.REDRAW_FROM
+        a, _, above_lower, _ = between_chains_alpha(t[list(eye.upper_ids)], t[list(eye.lower_ids)], px, py)
+        band = (a > 0.5) & (above_lower < E.LID_MARGIN * eye.radius) & (np.abs(px - c[0]) < eye.radius) & (py > c[1])
+        assert band.sum() >= 3
+        errs.append(np.abs(with_eyes - warp_only)[band].mean())
+    assert np.mean(errs) < 10.0, errs

@@ -47,6 +47,8 @@ LIMBUS = 1.12
 """Outer edge of the iris's dark limbal ring in MediaPipe iris radii: the iris is painted out of
 the clean plate and drawn back out to here (drawn only to 1.0, a redrawn iris in place lost the
 ring's outer half to the clean plate's sclera: 3 % brighter eyes, 3.3 levels mean error)."""
+LID_MARGIN = 0.25
+"""Band (iris radii) inside each MediaPipe lid chain that is lid margin and lashes, not eyeball."""
 LID_SHADE_MIN = 0.72
 """Light left on the eyeball right under the upper lid's margin (ambient occlusion by the lid and lashes)."""
 LID_SHADE_DEPTH = 0.6
@@ -77,16 +79,21 @@ def build_eye(
     x0, y0 = max(int(c[0]) - pad, 0), max(int(c[1]) - pad, 0)
     x1, y1 = min(int(c[0]) + pad + 1, W), min(int(c[1]) + pad + 1, H)
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    opening, below_up, _, _ = between_chains_alpha(lm[list(upper), :2], lm[list(lower), :2], px, py, feather=0.7)
+    opening, below_up, above_lo, _ = between_chains_alpha(lm[list(upper), :2], lm[list(lower), :2], px, py, feather=0.7)
     # the photo's lid shadow divided out of what the iris texture takes from the photo
     patch = image[y0:y1, x0:x1].astype(np.float32) / lid_shade(below_up, r)[..., None]
+    # the eyeball the photo shows: inside the opening and clear of the lid margins (MediaPipe's
+    # chains lie on the lash lines, so the last LID_MARGIN radii inside them are lashes and lid
+    # rim; taken as iris they showed as a dark notch under the iris once a wider eye redrew it)
+    m = max(LID_MARGIN * r, 0.5)
+    seen = (opening > 0.5) & (below_up > m) & (above_lo > m)
     # complete the lid-covered part of the iris by mirroring through the centre line
     my = np.clip(np.round(2 * c[1] - py).astype(int) - y0, 0, y1 - y0 - 1)
     mirror = patch[my, (px - x0).astype(int)]
-    mirror_open = opening[my, (px - x0).astype(int)]
-    iris_mean = patch[(opening > 0.5) & (np.hypot(px - c[0], py - c[1]) < r)]
+    mirror_seen = seen[my, (px - x0).astype(int)]
+    iris_mean = patch[seen & (np.hypot(px - c[0], py - c[1]) < r)]
     mean = iris_mean.mean(0) if len(iris_mean) else patch.reshape(-1, 3).mean(0)
-    texture = np.where((opening > 0.5)[..., None], patch, np.where((mirror_open > 0.5)[..., None], mirror, mean))
+    texture = np.where(seen[..., None], patch, np.where(mirror_seen[..., None], mirror, mean))
     # clean plate: iris disk (inside the opening) inpainted from the sclera around it
     disk = (np.hypot(px - c[0], py - c[1]) < r * LIMBUS) & (opening > 0.05)
     if disk.any():
@@ -99,9 +106,10 @@ def build_eye(
 REDRAW_FROM = 0.5
 """Offset (pixels) between the target iris centre and where the warp carries it below which the
 warp's own iris stays: the photo's pixels, exactly. Neutralising a smile or AU6/AU7 moves a lower-lid
-vertex of the iris's triangle and drifts the warped iris ~0.35 px; redrawn in full for that, the
-completed iris texture (mirrored where the source lid hid it) spilled a dark pixel below a lower lid
-whose MediaPipe chain lies under the visible lid edge."""
+vertex of the iris's triangle and drifts the warped iris ~0.35 px; the photo's own pixels are
+exact for that. (Redrawn, the iris also spilled a dark pixel below the lower lid: lashes inside
+MediaPipe's chain taken as iris; now LID_MARGIN keeps lid margins out of the texture and in front
+of the redrawn iris.)"""
 REDRAW_FULL = 1.5
 """Offset (pixels) from which the redrawn iris replaces the warp's (linear blend in between, so a
 gaze ramp never pops)."""
@@ -133,10 +141,14 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
     if x1 <= x0 or y1 <= y0:
         return False
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    opening, below_up, _, _ = between_chains_alpha(up, lo, px, py, 0.7)
+    opening, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py, 0.7)
     if float(opening.max()) <= 0:
         return False
     rt = max(iris_radius(target, eye.iris_ids), 0.5)
+    # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
+    # there the warped photo (lid rim, lashes) stays in front of a redrawn iris
+    m = max(LID_MARGIN * rt, 0.5)
+    eyeball = np.clip((np.minimum(below_up, above_lo) - m) / 0.7 + 0.5, 0.0, 1.0)
     clean, gx, gy = warp_fn((int(x0), int(y0), int(x1), int(y1)))
     _, below_src, _, _ = between_chains_alpha(eye.src_upper, eye.src_lower, gx, gy, 0.7)
     shade = lid_shade(below_up, rt)
@@ -154,7 +166,7 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         d = np.hypot(px - ct[0], py - ct[1])
         ia = (np.clip((LIMBUS * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
         redrawn = clean.astype(np.float32) * relight * (1 - ia) + iris * ia
-        inside += redraw * (redrawn - inside)
+        inside += (redraw * eyeball)[..., None] * (redrawn - inside)
     a = opening[..., None]
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + inside * a + 0.5, 0, 255).astype(np.uint8)
     return True
