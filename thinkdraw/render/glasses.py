@@ -62,7 +62,7 @@ _MIN_EXTENT_IPD = 0.3  # a frame piece spans at least this much (IPDs); smaller 
 _BELOW_EYE_LINE_IPD = 0.12  # the search band ends this far below the line through the pupils
 _FADE_IPD = 0.08  # the rigid layer fades out over this band (IPDs) above that cut
 _MIN_AREA_IPD2 = 0.05  # a frame mask smaller than this (IPD^2) is no frame
-_DETAIL_GAIN = 0.8  # share of the skin's fine grain laid over the smooth fill (stretched by a brow raise, full grain streaks)
+_DETAIL_GAIN = 0.8  # share of the skin's fine grain laid over the smooth fill (a brow raise stretches the fill: at full grain the stretch shows as streaks)
 
 
 @dataclass
@@ -272,8 +272,8 @@ def detect(image: np.ndarray, lm: np.ndarray, ipd: float, feather: float = 1.0) 
 
 
 def _shifted_detail(patch: np.ndarray, known: np.ndarray, hole: np.ndarray, ipd: float) -> np.ndarray:
-    """(h, w, 3) float32 fine skin detail for the ``hole`` pixels of ``patch``: the high-pass (above
-    ~0.02 IPD) of the known skin, translated down by one shift D (the hole's 90th-percentile
+    """(h, w, 3) float32 fine skin detail for the ``hole`` pixels of ``patch``: the known skin minus
+    its Gaussian low-pass (sigma 0.02 IPD), translated down by one shift D (the hole's 90th-percentile
     vertical run + 2 px) from above, or up by D from below where the pixel D above is not skin."""
     sg = max(0.02 * ipd, 1.0)
     kn = smooth(known, sg)
