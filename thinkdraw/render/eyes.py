@@ -145,10 +145,6 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
     if float(opening.max()) <= 0:
         return False
     rt = max(iris_radius(target, eye.iris_ids), 0.5)
-    # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
-    # there the warped photo (lid rim, lashes) stays in front of a redrawn iris
-    m = max(LID_MARGIN * rt, 0.5)
-    eyeball = np.clip((np.minimum(below_up, above_lo) - m) / 0.7 + 0.5, 0.0, 1.0)
     clean, gx, gy = warp_fn((int(x0), int(y0), int(x1), int(y1)))
     _, below_src, _, _ = between_chains_alpha(eye.src_upper, eye.src_lower, gx, gy, 0.7)
     shade = lid_shade(below_up, rt)
@@ -166,6 +162,10 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         d = np.hypot(px - ct[0], py - ct[1])
         ia = (np.clip((LIMBUS * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
         redrawn = clean.astype(np.float32) * relight * (1 - ia) + iris * ia
+        # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
+        # there the warped photo (lid rim, lashes) stays in front of the redrawn iris
+        m = max(LID_MARGIN * rt, 0.5)
+        eyeball = np.clip((np.minimum(below_up, above_lo) - m) / 0.7 + 0.5, 0.0, 1.0)
         inside += (redraw * eyeball)[..., None] * (redrawn - inside)
     a = opening[..., None]
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + inside * a + 0.5, 0, 255).astype(np.uint8)

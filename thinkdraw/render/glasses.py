@@ -332,7 +332,7 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
     m = mask > 0
     fill[m] += _DETAIL_GAIN * _shifted_detail(patch, known, m, ipd)[m]
     out = patch.copy()
-    out[mask > 0] = fill[mask > 0]
+    out[m] = fill[m]
     plate = image.copy()
     plate[big.slices()] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     return plate
