@@ -32,10 +32,14 @@ def test_parse_au_overrides():
 
 
 @pytest.mark.parametrize("bad, msg", [("AU99=0.5", "unknown action unit"), ("AU12=1.5", "must be in [0, 1]"),
-                                      ("AU12", "expected AU=VALUE"), ("AU12=x", "not a number"), ("AU52L=1", "unknown")])
+                                      ("AU12", "expected AU=VALUE"), ("AU12=x", "not a number"), ("AU52L=1", "unknown"),
+                                      # a wrong name is reported as such, whatever its value
+                                      ("gaze_h=-0.5", "unknown action unit 'gaze_h'.*gaze: AU61-64"),
+                                      ("AU99=x", "unknown action unit 'AU99'"), ("=0.5", "unknown action unit ''")])
 def test_parse_au_overrides_errors(bad, msg):
-    with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("]", r"\]")) as err:
         parse_au_overrides([bad])
+    assert "\n" not in str(err.value)
 
 
 def test_render_happy_path(portrait_png, tmp_path, astronaut):

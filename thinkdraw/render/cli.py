@@ -34,8 +34,7 @@ def parse_au_overrides(items: Iterable[str]) -> dict[str, float]:
     AU51-58 set pose channels (1.0 = 20 degrees, or 0.15 log scale); eye codes AU61-64 set gaze.
     Values must lie in [0, 1]. Raises InputError with one line on anything else.
     """
-    from thinkdraw.facs import au_catalog, head_eye_codes, normalise_au
-    from thinkdraw.motion import au_to_channels
+    from thinkdraw.facs import au_catalog, head_eye_codes
 
     out: dict[str, float] = {}
     cat, codes = au_catalog(), head_eye_codes()
@@ -44,29 +43,42 @@ def parse_au_overrides(items: Iterable[str]) -> dict[str, float]:
         if "=" not in text:
             raise InputError(f"bad --au {text!r}: expected AU=VALUE, e.g. AU12=0.8")
         name, _, val = text.partition("=")
+        channels = _au_channels(name, cat, codes)  # the name first: a wrong name is the error to report
+        if channels is None:
+            known = " ".join(sorted(cat, key=lambda a: int(a[2:])))
+            raise InputError(f"unknown action unit {name.strip()!r} in --au {text!r} (facial: {known}, "
+                             f"L or R after a sided one picks a side; head: AU51-58; gaze: AU61-64)")
         try:
             value = float(val)
         except ValueError:
             raise InputError(f"bad --au {text!r}: {val!r} is not a number") from None
         if not 0.0 <= value <= 1.0:
             raise InputError(f"bad --au {text!r}: intensity must be in [0, 1]")
-        raw = name.strip().upper().replace(" ", "")
-        side = "both"
-        if raw[-1:] in ("L", "R") and raw[:-1]:
-            side = "left" if raw[-1] == "L" else "right"
-            raw = raw[:-1]
-        au = normalise_au(raw)
-        if au in cat:
-            for ch in au_to_channels(au, side):
-                out[ch] = value
-        elif au in codes and side == "both":
-            info = codes[au]
-            ch, sign = str(info["channel"]), float(info["sign"])
-            mag = HEAD_DEGREES if ch in ("yaw", "pitch", "roll") else HEAD_SCALE if ch == "scale" else 1.0
-            out[ch] = sign * value * mag
-        else:
-            raise InputError(f"unknown action unit {name.strip()!r} in --au {text!r}")
+        for ch, scale in channels:
+            out[ch] = scale * value
     return out
+
+
+def _au_channels(name: str, cat: dict, codes: dict) -> list[tuple[str, float]] | None:
+    """An ``--au`` name ('AU12', 'au6', 'AU2L', 'AU52') -> [(rig channel, value per unit)], or None
+    when it names no AU of the catalog (facial, with an optional L/R side) or head/eye code."""
+    from thinkdraw.facs import normalise_au
+    from thinkdraw.motion import au_to_channels
+
+    raw = name.strip().upper().replace(" ", "")
+    side = "both"
+    if raw[-1:] in ("L", "R") and raw[:-1]:
+        side = "left" if raw[-1] == "L" else "right"
+        raw = raw[:-1]
+    au = normalise_au(raw)
+    if au in cat:
+        return [(ch, 1.0) for ch in au_to_channels(au, side)]
+    if au in codes and side == "both":
+        info = codes[au]
+        ch, sign = str(info["channel"]), float(info["sign"])
+        mag = HEAD_DEGREES if ch in ("yaw", "pitch", "roll") else HEAD_SCALE if ch == "scale" else 1.0
+        return [(ch, sign * mag)]
+    return None
 
 
 def _check_output(path: str) -> Path:
