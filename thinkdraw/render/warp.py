@@ -81,17 +81,15 @@ SUBNASALE = 2
 """MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
 
 
-def _window_map(win: tuple[int, int, int, int], region: Region, mx: np.ndarray | None,
+def _window_map(win: Region, region: Region, mx: np.ndarray | None,
                 my: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Source positions (h, w) float32 x, y for the pixels of ``win`` (x0, y0, x1, y1): the frame's
-    backward map (mx, my over ``region``) where the window overlaps it, identity elsewhere."""
-    x0, y0, x1, y1 = win
-    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    """Source positions (h, w) float32 x, y for the pixels of ``win``: the frame's backward map
+    (mx, my over ``region``) where the window overlaps it, identity elsewhere."""
+    gx, gy = np.meshgrid(np.arange(win.x0, win.x1, dtype=np.float32), np.arange(win.y0, win.y1, dtype=np.float32))
     if mx is not None:
-        w = Region(x0, y0, x1, y1)
-        ov = w.intersect(region)
+        ov = win.intersect(region)
         if not ov.empty:
-            gx[ov.slices_in(w)], gy[ov.slices_in(w)] = mx[ov.slices_in(region)], my[ov.slices_in(region)]
+            gx[ov.slices_in(win)], gy[ov.slices_in(win)] = mx[ov.slices_in(region)], my[ov.slices_in(region)]
     return gx, gy
 
 
@@ -540,7 +538,7 @@ class Renderer:
         MO.render_mouth(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], head, self.upper_anchor,
                         jaw, self.ipd, self.mouth_style, strength)
 
-    def _warp_plate(self, plate: np.ndarray, win: tuple[int, int, int, int], region: Region,
+    def _warp_plate(self, plate: np.ndarray, win: Region, region: Region,
                     mx: np.ndarray | None, my: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``plate`` (an image aligned with the source) warped like this frame over a window, and the
         window's source positions x, y (h, w) float32 it was sampled at (see _window_map)."""
@@ -635,7 +633,7 @@ class Renderer:
         if win.empty:
             return
         x0, y0, x1, y1 = win.x0, win.y0, win.x1, win.y1
-        gx, gy = _window_map((x0, y0, x1, y1), region, mx, my)
+        gx, gy = _window_map(win, region, mx, my)
         warped = cv2.remap(self.fold_plate, gx - float(fw.x0), gy - float(fw.y0), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         a = warped[..., 3:4] * w
         cur = out[y0:y1, x0:x1].astype(np.float32)
@@ -686,7 +684,7 @@ class Renderer:
         win = points_region(lips, self.W, self.H, pad=int(0.08 * self.ipd) + 2)
         if win.empty:
             return
-        clean, _, _ = self._warp_plate(self.mouth_clean, (win.x0, win.y0, win.x1, win.y1), region, mx, my)
+        clean, _, _ = self._warp_plate(self.mouth_clean, win, region, mx, my)
         cur = out[win.slices()].astype(np.float32)
         cur += closing * (clean.astype(np.float32) - cur)
         self._tone_lower_lip(cur, t, win, closing)
@@ -723,7 +721,7 @@ class Renderer:
     def _draw_eyes(self, out: np.ndarray, t: np.ndarray, dst: np.ndarray, region: Region,
                    mx: np.ndarray | None, my: np.ndarray | None) -> None:
         def warped_clean(win: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            return self._warp_plate(self.clean, win, region, mx, my)
+            return self._warp_plate(self.clean, Region(*win), region, mx, my)
 
         for eye in self.eyes:
             if eye.tri < 0:
