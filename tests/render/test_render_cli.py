@@ -35,7 +35,10 @@ def test_parse_au_overrides():
                                       ("AU12", "expected AU=VALUE"), ("AU12=x", "not a number"), ("AU52L=1", "unknown"),
                                       # a wrong name is reported as such, whatever its value
                                       ("gaze_h=-0.5", "unknown action unit 'gaze_h'.*gaze: AU61-64"),
-                                      ("AU99=x", "unknown action unit 'AU99'"), ("=0.5", "unknown action unit ''")])
+                                      ("AU99=x", "unknown action unit 'AU99'"), ("=0.5", "unknown action unit ''"),
+                                      # a side on an AU the rig moves on both sides at once
+                                      ("AU25L=0.5", "AU25 acts on both sides.*'AU25L'.*AU12"),
+                                      ("au26r=1", "AU26 acts on both sides")])
 def test_parse_au_overrides_errors(bad, msg):
     with pytest.raises(InputError, match=msg.replace("[", r"\[").replace("]", r"\]")) as err:
         parse_au_overrides([bad])

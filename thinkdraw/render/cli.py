@@ -72,7 +72,12 @@ def _au_channels(name: str, cat: dict, codes: dict) -> list[tuple[str, float]] |
         raw = raw[:-1]
     au = normalise_au(raw)
     if au in cat:
-        return [(ch, 1.0) for ch in au_to_channels(au, side)]
+        channels = au_to_channels(au, side)
+        if side != "both" and channels == au_to_channels(au):  # one rig channel for both sides
+            sided = " ".join(a for a in sorted(cat, key=lambda a: int(a[2:])) if len(au_to_channels(a)) == 2)
+            raise InputError(f"{au} acts on both sides at once, so {name.strip()!r} cannot pick one "
+                             f"(one-sided AUs: {sided})")
+        return [(ch, 1.0) for ch in channels]
     if au in codes and side == "both":
         info = codes[au]
         ch, sign = str(info["channel"]), float(info["sign"])
