@@ -40,6 +40,23 @@ def test_smooth_matches_a_direct_blur_at_wide_sigmas() -> None:
         assert np.abs(out[inner] - ref[inner]).max() < 3.0
 
 
+def test_normalized_blur_ignores_untrusted_pixels() -> None:
+    from thinkdraw.render.raster import normalized_blur
+
+    img, disc = _scene(200)
+    f = img.astype(np.float32)
+    trusted = (disc == 0).astype(np.float32)
+    low, support = normalized_blur(f, trusted, 8.0)
+    plain = smooth(f, 8.0)
+    assert low.shape == f.shape and support.shape == disc.shape
+    ring = (disc > 0) & (support > 0.05)  # the disc's edge, where a plain blur pulls in the dark
+    assert low[ring].min() > 90 and plain[ring].min() < 60
+    assert support[0, 0] > 0.3 and support[100, 100] < 0.05  # support: trusted pixels nearby
+    flat = np.full_like(f, 77.0)
+    same, _ = normalized_blur(flat, trusted, 8.0)  # an average of one value is that value
+    assert np.abs(same[support > 0.05] - 77.0).max() < 1e-3
+
+
 def test_nearest_kept_rows_bound_each_vertical_run_of_a_mask() -> None:
     from thinkdraw.render.raster import nearest_kept_rows
 

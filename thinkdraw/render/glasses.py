@@ -36,7 +36,7 @@ import numpy as np
 
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity, fit_similarity
-from thinkdraw.render.raster import Region, nearest_kept_rows, smooth
+from thinkdraw.render.raster import Region, nearest_kept_rows, normalized_blur
 
 IPD_REF = 64.0
 """Interpupillary distance (pixels) at which :func:`bridge_score` is measured."""
@@ -276,8 +276,7 @@ def _shifted_detail(patch: np.ndarray, known: np.ndarray, hole: np.ndarray, ipd:
     its Gaussian low-pass (sigma 0.02 IPD), translated down by one shift D (the hole's 90th-percentile
     vertical run + 2 px) from above, or up by D from below where the pixel D above is not skin."""
     sg = max(0.02 * ipd, 1.0)
-    kn = smooth(known, sg)
-    low = smooth(patch * known[..., None], sg) / np.maximum(kn, 1e-3)[..., None]
+    low, kn = normalized_blur(patch, known, sg, eps=1e-3)
     detail = (patch - low) * ((known > 0) & (kn > 0.5))[..., None]
     out = np.zeros_like(patch)
     ys, xs = np.nonzero(hole)
@@ -317,10 +316,10 @@ def face_plate(image: np.ndarray, frame: GlassesFrame, ipd: float) -> np.ndarray
     fill = np.zeros_like(patch)
     todo = mask > 0
     for sig in (max(0.06 * ipd, 1.5), max(0.15 * ipd, 3.0), max(0.4 * ipd, 6.0)):
-        den = smooth(known, sig)  # wide blurs run at a reduced scale (a 6000 px portrait: 34 s -> <1 s)
-        num = smooth(patch * known[..., None], sig)
+        # wide blurs run at a reduced scale (raster.smooth; a 6000 px portrait: 34 s -> <1 s)
+        low, den = normalized_blur(patch, known, sig, eps=0.02)
         ok = todo & (den > 0.02)
-        fill[ok] = num[ok] / den[ok][:, None]
+        fill[ok] = low[ok]
         todo &= ~ok
     fill[todo] = patch[todo]
     # the smooth fill alone reads as a blurred patch where the brows rise off the rim: add the

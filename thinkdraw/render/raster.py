@@ -32,6 +32,17 @@ def smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray:
     return out.reshape(x.shape)
 
 
+def normalized_blur(image: np.ndarray, weight: np.ndarray, sigma: float, eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised convolution (Knutsson & Westin, "Normalized and differential convolution", CVPR
+    1993): the Gaussian average of ``image`` (h, w, c) float32 over the pixels ``weight`` (h, w)
+    trusts, so what lies outside them (lips, a spectacle rim, the background) never bleeds in.
+    Returns (blur(image * weight) / max(blur(weight), eps), blur(weight)); the second is how much
+    trusted support each pixel had (callers threshold it)."""
+    den = smooth(weight, sigma)
+    num = smooth(image * weight[..., None], sigma)
+    return num / np.maximum(den, eps)[..., None], den
+
+
 def nearest_kept_rows(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For a (h, w) bool mask: (above, below), each (h, w) int, the nearest row at or above / at or
     below every pixel in its column that is not in ``hole`` (-1 / h where there is none). A pixel

@@ -33,7 +33,7 @@ from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, nearest_kept_rows, points_region, remap_filtered, smooth, window_map
+from thinkdraw.render.raster import MipLevels, Region, backward_map, nearest_kept_rows, normalized_blur, points_region, remap_filtered, window_map
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -608,9 +608,7 @@ class Renderer:
         patch = self.image[win.slices()].astype(np.float32)
         skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
         sig_big = max(self.config.cheek_sigma_ipd * ipd, 1.5)
-        num = smooth(patch * skin_w[..., None], sig_big)
-        den = smooth(skin_w, sig_big)[..., None]
-        low = num / np.maximum(den, 1e-6)
+        low, _ = normalized_blur(patch, skin_w, sig_big)
         small = cv2.GaussianBlur(patch, (0, 0), max(0.02 * ipd, 0.6))
         plate = np.clip(low + self.config.cheek_texture * (patch - small), 0, 255)
         # strong local structures (glasses rims, hair strands, moles) are no smile folds: keep them
