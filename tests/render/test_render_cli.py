@@ -113,3 +113,15 @@ def test_render_no_glasses_flag(tmp_path):
     a = np.asarray(Image.open(rigid)).astype(int)
     b = np.asarray(Image.open(bent)).astype(int)
     assert a.shape == b.shape and np.abs(a - b).max() > 40
+
+
+def test_render_warns_on_a_head_turn_beyond_what_the_photo_holds(astronaut, caplog):
+    from thinkdraw.render.cli import render_still
+
+    image, portrait = astronaut
+    with caplog.at_level("WARNING", logger="thinkdraw.render.cli"):
+        render_still(image, portrait, parse_au_overrides(["AU51=0.25"]))  # 5 degrees: clean
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="thinkdraw.render.cli"):
+        render_still(image, portrait, parse_au_overrides(["AU51=1"]))  # 20 degrees
+    assert len(caplog.records) == 1 and "head turn of -20 degrees" in caplog.records[0].getMessage()

@@ -6,6 +6,7 @@ Registering is cheap; the handlers import the face analysis, rig, THINK and rend
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ HEAD_DEGREES = 20.0
 """Head codes AU51-56 at intensity 1.0 turn/tilt the head by this many degrees."""
 HEAD_SCALE = 0.15
 """Head codes AU57/58 at intensity 1.0 change the log scale by this much."""
+CLEAN_YAW_DEGREES = 10.0
+"""Head turns up to this look clean. Beyond it the side of the face turning towards the camera,
+edge-on in the photo, is stretched from a strip 1-2 px wide (README, "Head turns")."""
+
+log = logging.getLogger(__name__)
 
 BASIC_EMOTIONS: tuple[str, ...] = ("happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
 """The 7 basic emotions of the atlas (EMFACS)."""
@@ -146,6 +152,10 @@ def render_still(image: Any, portrait: Any, params: dict[str, float], rig: Any =
     spectacle frame rigid (RenderConfig.glasses)."""
     from thinkdraw.render.warp import Renderer, RenderConfig
 
+    yaw = float(params.get("yaw", 0.0))
+    if abs(yaw) > CLEAN_YAW_DEGREES:
+        log.warning("a head turn of %.0f degrees is more than the photo holds (about %.0f): the side of "
+                    "the face turning towards the camera will look stretched", yaw, CLEAN_YAW_DEGREES)
     rig = rig or _make_rig(portrait)
     renderer = renderer or Renderer(image, portrait, RenderConfig(glasses=glasses))
     lm = rig.forward(params)
