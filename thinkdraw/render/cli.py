@@ -6,12 +6,12 @@ Registering is cheap; the handlers import the face analysis, rig, THINK and rend
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from thinkdraw.errors import BackendError, InputError
+from thinkdraw.utils.logs import get_logger
 
 HEAD_DEGREES = 20.0
 """Head codes AU51-56 at intensity 1.0 turn/tilt the head by this many degrees."""
@@ -21,7 +21,7 @@ CLEAN_YAW_DEGREES = 10.0
 """Head turns up to this look clean. Beyond it the side of the face turning towards the camera,
 edge-on in the photo, is stretched from a strip 1-2 px wide (README, "Head turns")."""
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 BASIC_EMOTIONS: tuple[str, ...] = ("happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
 """The 7 basic emotions of the atlas (EMFACS)."""
