@@ -51,7 +51,7 @@ def parse_au_overrides(items: Iterable[str]) -> dict[str, float]:
         name, _, val = text.partition("=")
         channels = _au_channels(name, cat, codes)  # the name first: a wrong name is the error to report
         if channels is None:
-            known = " ".join(sorted(cat, key=lambda a: int(a[2:])))
+            known = " ".join(_in_order(cat))
             raise InputError(f"unknown action unit {name.strip()!r} in --au {text!r} (facial: {known}, "
                              f"L or R after a sided one picks a side; head: AU51-58; gaze: AU61-64)")
         try:
@@ -63,6 +63,11 @@ def parse_au_overrides(items: Iterable[str]) -> dict[str, float]:
         for ch, scale in channels:
             out[ch] = scale * value
     return out
+
+
+def _in_order(codes: Iterable[str]) -> list[str]:
+    """AU codes ('AU12', 'AU2', ...) sorted by number, as a user reads them in an error."""
+    return sorted(codes, key=lambda a: int(a[2:]))
 
 
 def _au_channels(name: str, cat: dict, codes: dict) -> list[tuple[str, float]] | None:
@@ -78,12 +83,14 @@ def _au_channels(name: str, cat: dict, codes: dict) -> list[tuple[str, float]] |
         raw = raw[:-1]
     au = normalise_au(raw)
     if au in cat:
-        channels = au_to_channels(au, side)
-        if side != "both" and channels == au_to_channels(au):  # one rig channel for both sides
-            sided = " ".join(a for a in sorted(cat, key=lambda a: int(a[2:])) if len(au_to_channels(a)) == 2)
+        def two_sided(code: str) -> bool:  # a left and a right rig channel
+            return len(au_to_channels(code)) == 2
+
+        if side != "both" and not two_sided(au):
+            sided = " ".join(a for a in _in_order(cat) if two_sided(a))
             raise InputError(f"{au} acts on both sides at once, so {name.strip()!r} cannot pick one "
                              f"(one-sided AUs: {sided})")
-        return [(ch, 1.0) for ch in channels]
+        return [(ch, 1.0) for ch in au_to_channels(au, side)]
     if au in codes and side == "both":
         info = codes[au]
         ch, sign = str(info["channel"]), float(info["sign"])
