@@ -1,4 +1,4 @@
-"""Renderer benchmark: closed loop, FER emotion confusion, dlib identity, speed. Prints markdown.
+"""Renderer benchmark: closed loop, FER emotion confusion, dlib identity, head turns, speed. Prints markdown.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/render.py            # everything
     .venv/bin/python bench/render.py --only speed --frames 100    # one section
@@ -143,6 +143,28 @@ def section_identity(imgs: dict[str, np.ndarray]) -> None:
     print()
 
 
+def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
+    from thinkdraw.eval.streaks import band_mask, streakiness
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    print("## Head turns: streaks in the stretched side band (|d/dy| / |d/dx| inside it; skin ~1)\n")
+    print("| portrait | side gates (left, right) | yaw | without fill | with fill |")
+    print("|---|---|---|---|---|")
+    for name in ("astronaut", "grace_hopper"):
+        img = imgs[name]
+        p = analyze_portrait(img)
+        rig, r, plain = Rig(p), Renderer(img, p), Renderer(img, p, RenderConfig(side_fill=False))
+        gates = ", ".join(f"{g:.2f}" for g in r.side_band.gates)
+        for yaw in (-20.0, -12.0, 12.0, 20.0):
+            lm = rig.forward({"yaw": yaw})[0]
+            mask = band_mask(r.landmarks, r.target_vertices(lm[:, :2])[0], r.ipd, yaw > 0, (r.H, r.W))
+            print(f"| {name} | {gates} | {yaw:+.0f} | {streakiness(plain.render(lm), mask):.2f} | "
+                  f"{streakiness(r.render(lm), mask):.2f} |")
+    print()
+
+
 def _sequence(rig, n: int, head: bool) -> np.ndarray:
     """A rig-driven 100-frame style sequence: talking mouth, smile, blinks, gaze (+ head)."""
     from thinkdraw.motion import channel_index, rig_channels
@@ -207,6 +229,15 @@ def section_speed(imgs: dict[str, np.ndarray], frames: int, device: str | None) 
         r.render_batch(seq)
         fps = frames / (time.perf_counter() - t)
         print(f"| numpy warp + composite | expression{' + head motion' if head else ''} | {frames} | {fps:.1f} |")
+    # grace_hopper (600x512): glasses and her side band's fill at work on every head-motion frame
+    pg = analyze_portrait(imgs["grace_hopper"])
+    rg = Renderer(imgs["grace_hopper"], pg)
+    seq = _sequence(Rig(pg), frames, True)
+    rg.render(seq[0])
+    t = time.perf_counter()
+    rg.render_batch(seq)
+    print(f"| numpy warp + composite, grace_hopper 600x512 | expression + head motion | {frames} | "
+          f"{frames / (time.perf_counter() - t):.1f} |")
     seq = _sequence(rig, frames, True)
     tr = TorchRenderer(r, "cpu")
     tr.render_batch(seq[:4])
@@ -236,7 +267,7 @@ def section_speed(imgs: dict[str, np.ndarray], frames: int, device: str | None) 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("closed_loop", "fer", "identity", "speed"), action="append")
+    ap.add_argument("--only", choices=("closed_loop", "fer", "identity", "head_turn", "speed"), action="append")
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--no-stylised", action="store_true", help="skip the pencil/painting versions")
     ap.add_argument("--device", default=None, help="torch device for the batch path (default: cuda if present)")
@@ -244,7 +275,7 @@ def main() -> None:
     from thinkdraw.utils.logs import setup_logging
 
     setup_logging(-1)
-    only = set(args.only or ("closed_loop", "fer", "identity", "speed"))
+    only = set(args.only or ("closed_loop", "fer", "identity", "head_turn", "speed"))
     imgs = portraits(stylised=not args.no_stylised and bool(only & {"fer", "identity"}))
     if "closed_loop" in only:
         section_closed_loop(imgs)
@@ -252,6 +283,8 @@ def main() -> None:
         section_fer(imgs)
     if "identity" in only:
         section_identity(imgs)
+    if "head_turn" in only:
+        section_head_turn(imgs)
     if "speed" in only:
         section_speed(imgs, args.frames, args.device)
 

@@ -73,3 +73,23 @@ def test_nearest_kept_rows_bound_each_vertical_run_of_a_mask() -> None:
         assert (above[y, x], below[y, x]) == (top - 1, bot + 1)
     kept = ~hole
     assert np.array_equal(above[kept], np.nonzero(kept)[0]) and np.array_equal(below[kept], np.nonzero(kept)[0])
+
+
+def test_vertex_map_interpolates_any_number_of_values_and_agrees_with_the_backward_map() -> None:
+    from thinkdraw.render.raster import Region, backward_map, vertex_map
+
+    rng = np.random.default_rng(3)
+    dst = np.array([[2.0, 3.0], [40.0, 5.0], [38.0, 30.0], [4.0, 28.0], [20.0, 16.0]])
+    tris = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
+    src = dst + rng.normal(0, 2, dst.shape)
+    region = Region(0, 0, 45, 35)
+    # a linear function of position is reproduced exactly; a third value rides along
+    lin = dst @ np.array([0.5, -2.0]) + 7.0
+    vals, covered = vertex_map(dst, np.column_stack([src, lin]), tris, region)
+    assert vals.shape == (35, 45, 3) and covered.shape == (35, 45)
+    ys, xs = np.nonzero(covered)
+    assert 600 < len(ys) < 45 * 35
+    assert np.allclose(vals[ys, xs, 2], 0.5 * xs - 2.0 * ys + 7.0, atol=1e-3)
+    assert (vals[~covered] == 0).all()
+    mx, my = backward_map(dst, src, tris, region, 1)
+    assert np.array_equal(vals[..., 0][covered], mx[covered]) and np.array_equal(vals[..., 1][covered], my[covered])

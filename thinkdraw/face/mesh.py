@@ -66,6 +66,7 @@ LEFT_BROW = LEFT_BROW_UPPER + LEFT_BROW_LOWER[::-1]
 # --- nose, chin, oval -------------------------------------------------------------------------
 NOSE_TIP = 1
 NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1)
+NOSE_HULL = NOSE_BRIDGE + (19, 94, 2, 98, 327, 64, 294, 48, 278, 102, 331, 129, 358)  # bridge, tip, wings: its convex hull covers the nose
 CHIN = 152
 FOREHEAD = 10
 FACE_OVAL = (

@@ -125,9 +125,10 @@ def points_region(points: np.ndarray, width: int, height: int, pad: int = 1) -> 
 def affine_maps(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-triangle matrices for target -> barycentric and target -> source.
 
-    dst, src: (N, 2) vertex positions in pixels (target, source); tris: (M, 3) vertex ids.
-    Returns ``bary`` (M, 2, 3) mapping [x, y, 1] to barycentric (l1, l2) (l0 = 1 - l1 - l2),
-    ``aff`` (M, 2, 3) mapping [x, y, 1] (target) to source (x, y), and ``ok`` (M,) bool (non-degenerate).
+    dst, src: (N, 2) vertex positions in pixels (target, source; src may carry C >= 2 values per
+    vertex); tris: (M, 3) vertex ids. Returns ``bary`` (M, 2, 3) mapping [x, y, 1] to barycentric
+    (l1, l2) (l0 = 1 - l1 - l2), ``aff`` (M, C, 3) mapping [x, y, 1] (target) to source (x, y, ...),
+    and ``ok`` (M,) bool (non-degenerate).
     """
     d = dst[tris].astype(np.float64)  # (M, 3, 2)
     s = src[tris].astype(np.float64)
@@ -221,10 +222,40 @@ def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regi
 
 def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
     gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
+    hit = _cover(dst, src, tris, region)
+    if hit is not None:
+        ix, iy, vals = hit
+        gx[iy, ix] = vals[:, 0]
+        gy[iy, ix] = vals[:, 1]
+    return gx, gy
+
+
+def vertex_map(dst: np.ndarray, values: np.ndarray, tris: np.ndarray, region: Region,
+               src: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex ``values`` (N, C) interpolated linearly across the triangles ``tris`` placed at
+    ``dst`` (N, 2) target pixels, over ``region``: (h, w, C) float32 (0 where no triangle covers a
+    pixel) and the (h, w) bool coverage. ``src`` (N, 2), when given, orders folded triangles as
+    :func:`backward_map` does (default: ``values[:, :2]``)."""
+    out = np.zeros((*region.shape, values.shape[1]), np.float32)
+    covered = np.zeros(region.shape, bool)
+    hit = _cover(dst, values, tris, region, values[:, :2] if src is None else src)
+    if hit is not None:
+        ix, iy, vals = hit
+        out[iy, ix] = vals
+        covered[iy, ix] = True
+    return out, covered
+
+
+def _cover(dst: np.ndarray, values: np.ndarray, tris: np.ndarray, region: Region,
+           src: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The region's pixels whose centres lie inside a triangle of ``tris`` at ``dst`` (N, 2), and
+    ``values`` (N, C) interpolated there: (ix, iy) region-relative columns and rows (P,), and (P, C)
+    float32; None when no pixel is covered. Folded triangles (orientation flipped between ``src``,
+    default ``values``, and ``dst``) are written first, so unfolded ones win where they overlap."""
     if len(tris) == 0 or region.empty:
-        return gx, gy
-    tris = _folded_first(dst, src, tris)
-    bary, aff, ok = affine_maps(dst, src, tris)
+        return None
+    tris = _folded_first(dst, values if src is None else src, tris)
+    bary, aff, ok = affine_maps(dst, values, tris)
     d = dst[tris[ok]]
     bary, aff = bary[ok].astype(np.float32), aff[ok].astype(np.float32)
     lo = np.maximum(np.ceil(d.min(1) - 1e-4).astype(np.int64), [region.x0, region.y0])
@@ -234,7 +265,7 @@ def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regio
     counts = bw * bh
     total = int(counts.sum())
     if total == 0:
-        return gx, gy
+        return None
     tri = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     start = np.cumsum(counts) - counts
     local = np.arange(total, dtype=np.int64) - np.repeat(start, counts)
@@ -246,14 +277,9 @@ def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regio
     l2 = b[:, 1, 0] * px + b[:, 1, 1] * py + b[:, 1, 2]
     inside = (l1 >= _EPS_INSIDE) & (l2 >= _EPS_INSIDE) & (l1 + l2 <= 1.0 - _EPS_INSIDE)
     tri, px, py = tri[inside], px[inside], py[inside]
-    a = aff[tri]
-    sx = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
-    sy = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
-    iy = py.astype(np.int64) - region.y0
-    ix = px.astype(np.int64) - region.x0
-    gx[iy, ix] = sx
-    gy[iy, ix] = sy
-    return gx, gy
+    a = aff[tri]  # (P, C, 3)
+    vals = a[:, :, 0] * px[:, None] + a[:, :, 1] * py[:, None] + a[:, :, 2]
+    return px.astype(np.int64) - region.x0, py.astype(np.int64) - region.y0, vals
 
 
 MIP_SIGMAS = (1.0, 2.0, 4.0)

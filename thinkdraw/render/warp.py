@@ -31,6 +31,7 @@ from thinkdraw.face import mesh as M
 from thinkdraw.render import eyes as E
 from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
+from thinkdraw.render import sideband as SB
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
 from thinkdraw.render.raster import MipLevels, Region, backward_map, nearest_kept_rows, normalized_blur, points_region, remap_filtered, window_map
@@ -44,8 +45,6 @@ _CHEEK_HULLS = (
     (116, 117, 118, 119, 120, 100, 129, 203, 206, 216, 212, 202, 210, 214, 192, 123, 147, 187, 205, 50, 36),
     (345, 346, 347, 348, 349, 329, 358, 423, 426, 436, 432, 422, 430, 434, 416, 352, 376, 411, 425, 280, 266),
 )
-# Nose (bridge, tip, wings), kept out of the cheek mask.
-_NOSE_HULL = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 64, 294, 48, 278, 102, 331, 129, 358)
 _CHEEK_IDS = sorted(set(_CHEEK_HULLS[0]) | set(_CHEEK_HULLS[1]) | {61, 291, 57, 287, 129, 358})
 
 
@@ -63,6 +62,7 @@ class RenderConfig:
     wrinkles: bool = True  # landmark-driven creases (wrinkles.py): AU4 furrows, AU12 folds, AU1/2 forehead lines, AU6 crow's feet
     eyes: bool = True  # redraw irises that moved (gaze)
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
+    side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
     mouth_clean_reach_ipd: float = 0.04  # teeth/shadow pixels this close (IPDs) to the portrait's opening are painted over when it closes
@@ -295,6 +295,7 @@ class Renderer:
         if self.glasses is not None:
             log.info("glasses found: the frame moves with the head only (--no-glasses / RenderConfig(glasses=False) to turn off)")
         self._build_fold_plate()
+        self.side_band = SB.build_side_band(self.plate, lm, self.ipd) if self.config.side_fill else None
         # eyes: clean plate and iris textures
         self.clean = img.copy()
         self.eyes: list[E.EyeModel] = []
@@ -494,9 +495,11 @@ class Renderer:
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
                 my: np.ndarray | None, dst: np.ndarray, head: Similarity) -> None:
-        """Draw mouth interior, moved irises, closing lids and a rigid glasses frame onto a warped
-        frame (in place)."""
+        """Draw the refilled side band (head turns), mouth interior, moved irises, closing lids and a
+        rigid glasses frame onto a warped frame (in place)."""
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        if self.side_band is not None:
+            SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
         if self.config.mouth:
             self._close_mouth(out, t, head, region, mx, my)
             self._soften_folds(out, t, head, region, mx, my)
@@ -596,7 +599,7 @@ class Renderer:
         for c in cheeks:
             cv2.fillConvexPoly(hull, np.round(cv2.convexHull((c - off).astype(np.float32))).astype(np.int32), 1)
         excl = np.zeros(px.shape, np.uint8)
-        for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, _NOSE_HULL):
+        for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, M.NOSE_HULL):  # kept out of the cheek mask
             q = (lm[list(ids)] - off).astype(np.float32)
             cv2.fillConvexPoly(excl, np.round(cv2.convexHull(q)).astype(np.int32), 1)
         k = 2 * max(1, int(0.05 * ipd)) + 1
