@@ -161,8 +161,9 @@ def render_still(image: Any, portrait: Any, params: dict[str, float], rig: Any =
 
     yaw = float(params.get("yaw", 0.0))
     if abs(yaw) > CLEAN_YAW_DEGREES:
-        log.warning("a head turn of %.0f degrees is more than the photo holds (about %.0f): the side of "
-                    "the face turning towards the camera will look stretched", yaw, CLEAN_YAW_DEGREES)
+        log.warning("a head turn of %.0f degrees is more than the photo holds (about %.0f): the side of the face "
+                    "turning towards the camera is made up (stretched from a thin strip, or refilled with cheek "
+                    "skin)", yaw, CLEAN_YAW_DEGREES)
     rig = rig or _make_rig(portrait)
     renderer = renderer or Renderer(image, portrait, RenderConfig(glasses=glasses))
     lm = rig.forward(params)
