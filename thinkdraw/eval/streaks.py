@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from thinkdraw.face import mesh as M
+from thinkdraw.render.raster import hull_mask
 from thinkdraw.render.sideband import BAND_RINGS, eye_frame, mesh_rings
 
 
@@ -25,10 +26,7 @@ def band_mask(source: np.ndarray, target: np.ndarray, ipd: float, right: bool, s
     height = ((lm - mid) @ down) / ipd
     on_side = (((lm - mid) @ across) > 0) == right
     ids = np.nonzero((mesh_rings() < BAND_RINGS) & (height > 0.1) & (height < 0.9) & on_side)[0]
-    mask = np.zeros(shape, np.uint8)
-    hull = cv2.convexHull(np.asarray(target, dtype=np.float32)[ids, :2])
-    cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 1)
-    return mask > 0
+    return hull_mask(shape, np.asarray(target)[ids, :2]) > 0
 
 
 def streakiness(image: np.ndarray, mask: np.ndarray) -> float:

@@ -36,7 +36,7 @@ import numpy as np
 
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity, fit_similarity
-from thinkdraw.render.raster import Region, nearest_kept_rows, normalized_blur
+from thinkdraw.render.raster import Region, hull_mask, nearest_kept_rows, normalized_blur
 
 IPD_REF = 64.0
 """Interpupillary distance (pixels) at which :func:`bridge_score` is measured."""
@@ -140,12 +140,6 @@ def has_glasses(image: np.ndarray, lm: np.ndarray, ipd: float) -> tuple[bool, fl
     return score >= GATE_SCORE and dip >= GATE_DIP, score, dip
 
 
-def _hull_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
-    m = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(m, np.round(cv2.convexHull(pts.astype(np.float32))).astype(np.int32), 1)
-    return m
-
-
 def _below_pupils(lm: np.ndarray, win: Region) -> tuple[np.ndarray, np.ndarray]:
     """Signed distance (pixels) below the line through the pupils over the image window ``win``
     (its shape), and the unit 'down'."""
@@ -165,12 +159,12 @@ def frame_mask(image: np.ndarray, lm: np.ndarray, ipd: float) -> np.ndarray:
     ratio = (closed - dark) / np.maximum(closed, 1.0)
     # search band: brows, eyes and bridge, grown; cut below the pupil line; eye openings out
     ids = list(M.LEFT_BROW) + list(M.RIGHT_BROW) + list(M.LEFT_EYE) + list(M.RIGHT_EYE) + [168, 6, 197]
-    band = _hull_mask((H, W), lm[ids])
+    band = hull_mask((H, W), lm[ids])
     r = _odd(0.5 * ipd)
     band = cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
     below, down = _below_pupils(lm, Region(0, 0, W, H))
     band &= (below < _BELOW_EYE_LINE_IPD * ipd).astype(np.uint8)
-    openings = np.maximum(_hull_mask((H, W), lm[list(M.LEFT_EYE)]), _hull_mask((H, W), lm[list(M.RIGHT_EYE)]))
+    openings = hull_mask((H, W), lm[list(M.LEFT_EYE)], lm[list(M.RIGHT_EYE)])
     ke = _odd(0.08 * ipd)
     eyes = cv2.dilate(openings, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ke, ke)))
     # lens interior below each upper lid (lower lid, bags, wrinkles seen through the lens)

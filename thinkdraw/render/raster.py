@@ -113,6 +113,14 @@ class Region:
         return slice(self.y0 - outer.y0, self.y1 - outer.y0), slice(self.x0 - outer.x0, self.x1 - outer.x0)
 
 
+def hull_mask(shape: tuple[int, int], *point_sets: np.ndarray) -> np.ndarray:
+    """(h, w) uint8: 1 inside the convex hull of each point set (K, 2) pixels, 0 elsewhere."""
+    m = np.zeros(shape, np.uint8)
+    for pts in point_sets:
+        cv2.fillConvexPoly(m, np.round(cv2.convexHull(np.asarray(pts, np.float32))).astype(np.int32), 1)
+    return m
+
+
 def points_region(points: np.ndarray, width: int, height: int, pad: int = 1) -> Region:
     """Bounding pixel window of ``points`` (N, 2) pixels, padded and clipped to the image."""
     if len(points) == 0:
@@ -230,15 +238,14 @@ def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regio
     return gx, gy
 
 
-def vertex_map(dst: np.ndarray, values: np.ndarray, tris: np.ndarray, region: Region,
-               src: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-vertex ``values`` (N, C) interpolated linearly across the triangles ``tris`` placed at
+def vertex_map(dst: np.ndarray, values: np.ndarray, tris: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex ``values`` (N, C >= 2) interpolated linearly across the triangles ``tris`` placed at
     ``dst`` (N, 2) target pixels, over ``region``: (h, w, C) float32 (0 where no triangle covers a
-    pixel) and the (h, w) bool coverage. ``src`` (N, 2), when given, orders folded triangles as
-    :func:`backward_map` does (default: ``values[:, :2]``)."""
+    pixel) and the (h, w) bool coverage. The first two values order folded triangles as source
+    positions do in :func:`backward_map`."""
     out = np.zeros((*region.shape, values.shape[1]), np.float32)
     covered = np.zeros(region.shape, bool)
-    hit = _cover(dst, values, tris, region, values[:, :2] if src is None else src)
+    hit = _cover(dst, values, tris, region)
     if hit is not None:
         ix, iy, vals = hit
         out[iy, ix] = vals
@@ -246,15 +253,15 @@ def vertex_map(dst: np.ndarray, values: np.ndarray, tris: np.ndarray, region: Re
     return out, covered
 
 
-def _cover(dst: np.ndarray, values: np.ndarray, tris: np.ndarray, region: Region,
-           src: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _cover(dst: np.ndarray, values: np.ndarray, tris: np.ndarray,
+           region: Region) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The region's pixels whose centres lie inside a triangle of ``tris`` at ``dst`` (N, 2), and
-    ``values`` (N, C) interpolated there: (ix, iy) region-relative columns and rows (P,), and (P, C)
-    float32; None when no pixel is covered. Folded triangles (orientation flipped between ``src``,
-    default ``values``, and ``dst``) are written first, so unfolded ones win where they overlap."""
+    ``values`` (N, C >= 2) interpolated there: (ix, iy) region-relative columns and rows (P,), and
+    (P, C) float32; None when no pixel is covered. Folded triangles (orientation flipped between the
+    first two values and ``dst``) are written first, so unfolded ones win where they overlap."""
     if len(tris) == 0 or region.empty:
         return None
-    tris = _folded_first(dst, values if src is None else src, tris)
+    tris = _folded_first(dst, values, tris)
     bary, aff, ok = affine_maps(dst, values, tris)
     d = dst[tris[ok]]
     bary, aff = bary[ok].astype(np.float32), aff[ok].astype(np.float32)

@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity
-from thinkdraw.render.raster import Region, affine_maps, normalized_blur, points_region, vertex_map
+from thinkdraw.render.raster import Region, affine_maps, hull_mask, normalized_blur, points_region, vertex_map
 
 BAND_RINGS = 2  # rings of mesh vertices (from the outline inwards) that may be refilled; the next ring pivots
 MAG_START, MAG_FULL = 2.0, 4.0  # a band vertex's largest triangle magnification where the fill starts / is full
@@ -98,10 +98,8 @@ def _skin_plate(image: np.ndarray, lm: np.ndarray, ipd: float) -> tuple[np.ndarr
     off = np.array([win.x0, win.y0])
     face = np.zeros(patch.shape[:2], np.uint8)
     cv2.fillPoly(face, [np.round(lm[list(M.FACE_OVAL)] - off).astype(np.int32)], 1)
-    parts = np.zeros_like(face)
-    for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, M.RIGHT_BROW, M.LEFT_BROW, M.NOSE_HULL):
-        hull = cv2.convexHull((lm[list(ids)] - off).astype(np.float32))
-        cv2.fillConvexPoly(parts, np.round(hull).astype(np.int32), 1)
+    parts = hull_mask(face.shape, *(lm[list(ids)] - off for ids in
+                                    (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, M.RIGHT_BROW, M.LEFT_BROW, M.NOSE_HULL)))
     near_parts = cv2.distanceTransform(1 - parts, cv2.DIST_L2, 5) <= max(1, int(0.06 * ipd))  # dilated by 0.06 IPD
     trust = (face * ~near_parts).astype(np.float32) + 1e-3
     low, _ = normalized_blur(patch, trust, SKIN_SIGMA_IPD * ipd)

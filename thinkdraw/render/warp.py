@@ -34,7 +34,7 @@ from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, nearest_kept_rows, normalized_blur, points_region, remap_filtered, window_map
+from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, nearest_kept_rows, normalized_blur, points_region, remap_filtered, window_map
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -595,13 +595,9 @@ class Renderer:
             d = np.hypot(px - (a[0] + tt * ab[0]), py - (a[1] + tt * ab[1]))
             band = np.maximum(band, np.exp(-((d / (0.08 * ipd)) ** 2)))
         off = np.array([win.x0, win.y0], np.float64)
-        hull = np.zeros(px.shape, np.uint8)
-        for c in cheeks:
-            cv2.fillConvexPoly(hull, np.round(cv2.convexHull((c - off).astype(np.float32))).astype(np.int32), 1)
-        excl = np.zeros(px.shape, np.uint8)
-        for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, M.NOSE_HULL):  # kept out of the cheek mask
-            q = (lm[list(ids)] - off).astype(np.float32)
-            cv2.fillConvexPoly(excl, np.round(cv2.convexHull(q)).astype(np.int32), 1)
+        hull = hull_mask(px.shape, *(c - off for c in cheeks))
+        # kept out of the cheek mask
+        excl = hull_mask(px.shape, *(lm[list(ids)] - off for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, M.NOSE_HULL)))
         k = 2 * max(1, int(0.05 * ipd)) + 1
         excl = cv2.dilate(excl, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
         feather = max(0.05 * ipd, 1.0)
