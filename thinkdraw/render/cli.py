@@ -19,7 +19,8 @@ HEAD_SCALE = 0.15
 """Head codes AU57/58 at intensity 1.0 change the log scale by this much."""
 CLEAN_YAW_DEGREES = 10.0
 """Head turns up to this look clean. Beyond it the side of the face turning towards the camera,
-edge-on in the photo, is stretched from a strip 1-2 px wide (README, "Head turns")."""
+edge-on in the photo, is made up: stretched from a strip 1-2 px wide, or refilled with the face's
+own cheek skin where that strip holds a crease (render/sideband.py; README, "Head turns")."""
 
 log = get_logger(__name__)
 
