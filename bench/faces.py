@@ -8,7 +8,9 @@ Prints markdown:
    learned on the OTHER frontal faces (leave one out), and on the two bundled portraits with the
    model learned on all registry faces;
 3. per-AU pass rates over the frontal faces;
-4. FER2013 on "very happy / sad / surprised / angry" renders of every frontal face.
+4. FER2013 on "very happy / sad / surprised / angry" renders of every frontal face;
+5. the eyeball under a gazing iris (the clean plate): what is left of the old iris in the
+   painted-out disk, now and with the Telea fill to LIMBUS that it replaced.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -126,9 +128,53 @@ def section_fer_renders(frontal, judge) -> None:
     print()
 
 
+def _disk_stats(plate: np.ndarray, img: np.ndarray, inner: np.ndarray, sclera: np.ndarray) -> tuple[float, float]:
+    ref = np.median(img[sclera].astype(np.float32), 0)
+    v = plate[inner].astype(np.float32)
+    return float(np.mean(v.mean(1) < 0.7 * ref.mean())), float(np.abs(v - ref).mean())
+
+
+def section_eyes(faces) -> None:
+    """Inside the iris's disk (to 1.2 MediaPipe radii, clear of the lid margins) of each eye's clean
+    plate: the share of pixels darker than 0.7 x the visible sclera (the old iris left behind, a
+    'ghost' when the gaze moves the iris away) and the mean colour error against that sclera."""
+    from thinkdraw.face import mesh as M
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.render import eyes as E
+    from thinkdraw.render.geometry import between_chains_alpha
+    from thinkdraw.render.raster import inpaint
+    from thinkdraw.render.warp import Renderer
+
+    rows = []
+    for f in _progress(faces, "eyes"):
+        img = f.image
+        p = analyze_portrait(img)
+        plate = Renderer(img, p).clean
+        lm = p.landmarks
+        py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+            r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
+            opening, below_up, above_lo, _ = between_chains_alpha(lm[list(up), :2], lm[list(lo), :2], px, py)
+            m = E.LID_MARGIN * r + 0.5
+            d = np.hypot(px - c[0], py - c[1])
+            ball = (opening > 0.5) & (below_up > m) & (above_lo > m)
+            sclera, inner = ball & (d > 1.4 * r + 1), ball & (d < 1.2 * r)
+            if sclera.sum() < E.MIN_SCLERA_PIXELS or inner.sum() < 3:
+                continue
+            telea = inpaint(img, ((d < r * E.LIMBUS) & (opening > 0.05)).astype(np.uint8) * 255, max(2.0, r * 0.5))
+            rows.append((f.name, *_disk_stats(telea, img, inner, sclera), *_disk_stats(plate, img, inner, sclera)))
+    print(f"## Eyeball under a gazing iris: the painted-out disk of {len(rows)} eyes with visible sclera\n")
+    print("| eye | dark share, Telea to LIMBUS | colour error | dark share, row fill (now) | colour error |")
+    print("|---|---|---|---|---|")
+    for name, *v in rows:
+        print(f"| {name} | {v[0]:.2f} | {v[1]:.1f} | {v[2]:.2f} | {v[3]:.1f} |")
+    a = np.array([r[1:] for r in rows])
+    print(f"| **mean** | **{a[:, 0].mean():.2f}** | **{a[:, 1].mean():.1f}** | **{a[:, 2].mean():.2f}** | **{a[:, 3].mean():.1f}** |\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -143,6 +189,8 @@ def main() -> int:
         section_closed_loop(faces, frontal)
     if args.only in (None, "fer"):
         section_fer_renders(frontal, judge)
+    if args.only in (None, "eyes"):
+        section_eyes(faces)
     return 0
 
 

@@ -122,3 +122,79 @@ def test_a_wider_eye_keeps_the_lower_lid_in_front_of_the_iris(renderer, astronau
         assert band.sum() >= 3
         errs.append(np.abs(with_eyes - warp_only)[band].mean())
     assert np.mean(errs) < 10.0, errs
+
+
+def _synthetic_eye(sclera_rgb=(215, 210, 205), ring_to: float = 1.3):
+    """A 60 x 100 eye: skin, an almond opening between two lid chains, sclera lit 10 % darker
+    toward the corners, a dark iris (r = 8 px) whose blurred limbal ring reaches ``ring_to`` radii
+    (past MediaPipe's circle, as on real photos)."""
+    xs = np.linspace(20.0, 80.0, 9)
+    bulge = np.sin(np.linspace(0.0, np.pi, 9))
+    up = np.stack([xs, 30.0 - 12.0 * bulge], 1)
+    lo = np.stack([xs, 30.0 + 9.0 * bulge], 1)
+    py, px = np.mgrid[0:60, 0:100].astype(np.float32)
+    img = np.empty((60, 100, 3), np.float32)
+    img[:] = (190, 140, 120)
+    opening, _, _, _ = between_chains_alpha(up, lo, px, py)
+    sclera = np.array(sclera_rgb, np.float32) * (1.0 - 0.1 * ((px - 50.0) / 30.0) ** 2)[..., None]
+    img = img * (1 - opening[..., None]) + sclera * opening[..., None]
+    c, r = np.array([50.0, 29.0]), 8.0
+    d = np.hypot(px - c[0], py - c[1])
+    iris_a = (np.clip((ring_to * r - d) / ((ring_to - 1.0) * r), 0, 1) * opening)[..., None]
+    img = img * (1 - iris_a) + np.array([70.0, 45.0, 30.0]) * iris_a
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8), up, lo, c, r, opening, sclera
+
+
+def test_painting_out_the_iris_leaves_bare_sclera():
+    """The clean plate under a gazing iris is eyeball: no dark crescent of the old limbal ring (it
+    reaches past MediaPipe's circle; inpainted to LIMBUS only, it stayed), the colour of the
+    sclera beside it, and the photo's own sclera untouched."""
+    img, up, lo, c, r, opening, sclera = _synthetic_eye()
+    clean = img.copy()
+    E.paint_out_iris(img, up, lo, c, r, clean)
+    py, px = np.mgrid[0:60, 0:100].astype(np.float32)
+    _, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py)
+    d = np.hypot(px - c[0], py - c[1])
+    ball = (opening > 0.99) & (below_up > 3) & (above_lo > 3)
+    disk = ball & (d < 1.3 * r)
+    err = np.abs(clean[disk].astype(float) - sclera[disk]).mean(1)
+    assert disk.sum() > 100 and err.mean() < 8 and err.max() < 25, (err.mean(), err.max())
+    far = ball & (d > E.LIMBUS_OUT * r + 1)
+    assert np.array_equal(clean[far], img[far])
+    # the photo's own pixels outside the opening are never touched
+    assert np.array_equal(clean[opening < 0.05], img[opening < 0.05])
+
+
+def test_a_tinted_sclera_falls_back_to_inpainting():
+    """'Sclera' far more saturated than the skin below the eye is lid skin and red rims (a narrowed,
+    shadowed eye: grace_hopper's): the iris is inpainted out (Telea), not filled with that colour."""
+    from thinkdraw.render.raster import inpaint
+
+    img, up, lo, c, r, opening, _ = _synthetic_eye(sclera_rgb=(150, 60, 40))
+    clean = img.copy()
+    E.paint_out_iris(img, up, lo, c, r, clean)
+    py, px = np.mgrid[0:60, 0:100].astype(np.float32)
+    d = np.hypot(px - c[0], py - c[1])
+    disk = (d < r * E.LIMBUS_OUT + 0.5) & (opening > 0.05)
+    telea = inpaint(img, disk.astype(np.uint8) * 255, max(2.0, r * 0.5))
+    assert np.abs(clean[disk].astype(int) - telea[disk]).mean() < 6
+    # and it is not the row fill: that would carry the red 'sclera' straight across the disk
+    row = (opening > 0.99) & (np.abs(py - c[1]) < 2) & (d < r)
+    assert np.abs(clean[row].astype(int) - np.array([150, 60, 40])).mean() > 10
+
+
+def test_lerp_across_rows_is_linear_between_kept_pixels():
+    kept = np.zeros((3, 10), bool)
+    kept[:, [1, 8]] = True
+    kept[2] = False
+    kept[2, 2] = True  # one-sided row
+    values = np.zeros((3, 10, 1), np.float32)
+    values[:, 1, 0], values[:, 8, 0] = 10.0, 80.0
+    values[2, 2, 0] = 5.0
+    out, conf = E._lerp_across(values, kept, axis=1, reach=2.0)
+    assert np.allclose(out[0, 1:9, 0], np.linspace(10.0, 80.0, 8))
+    assert np.allclose(conf[0, 1:9], 1.0)
+    assert np.allclose(out[2, :, 0], 5.0)  # one kept pixel: its value, confidence falling with distance
+    assert np.isclose(conf[2, 6], np.exp(-4.0 / 2.0)) and conf[2, 2] == 1.0
+    empty, none = E._lerp_across(values, np.zeros((3, 10), bool), axis=1, reach=2.0)
+    assert np.all(none == 0.0)

@@ -1,8 +1,9 @@
 """Irises that follow gaze: an iris texture completed once per portrait, composited per frame.
 
-Per portrait (once): a "clean plate" of each eye with the iris painted out (OpenCV Telea
-inpainting, Telea 2004, "An image inpainting technique based on the fast marching method"), and
-an iris texture whose parts hidden under the lids are completed by mirroring the visible part
+Per portrait (once): a "clean plate" of each eye with the iris painted out (:func:`paint_out_iris`:
+each row across the eye interpolated between the sclera visible beside the iris; OpenCV's Telea
+inpainting, Telea 2004, "An image inpainting technique based on the fast marching method", where no
+sclera shows), and an iris texture whose parts hidden under the lids are completed by mirroring the visible part
 through the iris centre's horizontal line. Per frame: when an iris landmark moves relative to
 where the mesh warp would carry it, the eye opening shows the warped clean plate with the iris
 texture at the new place; the lids occlude it (soft mask between the target lid chains).
@@ -18,11 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import logging
+
 import cv2
 import numpy as np
 
 from thinkdraw.render.geometry import between_chains_alpha
-from thinkdraw.render.raster import inpaint
+from thinkdraw.render.raster import inpaint, nearest_kept_rows, normalized_blur
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,14 +98,130 @@ def build_eye(
     mirror_seen = seen[my, (px - x0).astype(int)]
     iris_mean = patch[seen & (np.hypot(px - c[0], py - c[1]) < r)]
     mean = iris_mean.mean(0) if len(iris_mean) else patch.reshape(-1, 3).mean(0)
-    texture = np.where(seen[..., None], patch, np.where(mirror_seen[..., None], mirror, mean))
-    # clean plate: iris disk (inside the opening) inpainted from the sclera around it
-    disk = (np.hypot(px - c[0], py - c[1]) < r * LIMBUS) & (opening > 0.05)
-    if disk.any():
-        mask = disk.astype(np.uint8) * 255
-        clean[y0:y1, x0:x1] = inpaint(image[y0:y1, x0:x1], mask, max(2.0, r * 0.5))
+    paint_out_iris(image, lm[list(upper), :2], lm[list(lower), :2], c, r, clean)
+    # past the iris's edge, hidden texture is bare eyeball (the clean plate), not the iris's mean
+    beyond = (np.hypot(px - c[0], py - c[1]) > r * LIMBUS)[..., None]
+    hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / lid_shade(below_up, r)[..., None], mean)
+    texture = np.where(seen[..., None], patch, np.where(mirror_seen[..., None], mirror, hidden))
     return EyeModel(upper, lower, iris, c, r, x0, y0, texture.astype(np.float32),
                     lm[list(upper), :2].astype(np.float64), lm[list(lower), :2].astype(np.float64), tri, bary)
+
+
+LIMBUS_OUT = 1.35
+"""Where the limbal ring has faded into the sclera, in MediaPipe iris radii. MediaPipe's iris circle
+sits inside the blurred dark edge of the iris: on the registry's 512 px face crops the profile
+across it reaches the sclera's level at 1.1-1.3 radii. The clean plate paints out to here (painted
+out only to :data:`LIMBUS`, a gaze left a dark crescent of the old iris behind) and a redrawn iris
+is drawn out to here, carrying its own soft edge (and, redrawn in place, the photo's pixels)."""
+SCLERA_RANGE = (0.8, 1.3)
+"""Brightness, relative to the upper quartile of the opening's pixels clear of the iris and the lid
+margins, that counts as sclera. The darker ones are lashes, the caruncle's shadow and the limbal
+ring's blurred outer edge (taken as sclera, it was carried into the painted-out disk, 20 levels
+dark); the brighter ones a glint, kept where it is but not spread."""
+MIN_SCLERA_PIXELS = 6
+"""Fewer visible sclera pixels than this in an eye (a squint, a small face) and the iris is
+inpainted out (Telea) instead."""
+MAX_SCLERA_TINT = 1.5
+"""Tint (brightest over darkest channel of the median colour) up to which what is taken as sclera
+is believed; above it, only if the skin under the eye is as tinted (a pink-cast photo: lenna).
+The white of the eye is near grey (the astronaut's: 1.1); grace_hopper's "sclera" (3.1, more than
+her skin) is lid skin and red rims inside MediaPipe's lid chains of a narrowed, shadowed eye, and
+her irises are inpainted out instead."""
+
+
+def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray, r: float,
+                   clean: np.ndarray) -> None:
+    """Paint the iris disk (to :data:`LIMBUS_OUT`) out of ``clean`` (H, W, 3 uint8, in place) with
+    bare eyeball, so a gaze that moves the iris away uncovers sclera, not a smudge.
+
+    Across the eye, not inward from all sides: the sclera shows beside the iris, the lids above and
+    below it. Each row of the disk is interpolated linearly between the nearest visible sclera to
+    its left and right (rows with sclera on one side only take that side; rows with none, under the
+    lids, take the nearest rows above and below), in the light with the lid's shadow
+    (:func:`lid_shade`) divided out, which is then put back at each pixel's own depth. (A Telea
+    fill of the disk took its colour from the lashes and lid rims wherever the iris touches the
+    lids: a pink-grey blot beside the moved iris.)
+    up, lo: (n, 2) lid chains, pixels, corner to corner. c: (2,) iris centre; r: iris radius, pixels.
+    """
+    H, W = image.shape[:2]
+    pad = LIMBUS_OUT * r + 2.0
+    pts = np.concatenate([up, lo, [c - pad, c + pad]])
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 3, [W, H])
+    if x1 <= x0 or y1 <= y0:
+        return
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    opening, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py, feather=0.7)
+    d = np.hypot(px - c[0], py - c[1])
+    disk = (d < r * LIMBUS_OUT + 0.5) & (opening > 0.05)
+    if not disk.any():
+        return
+    patch = image[y0:y1, x0:x1]
+    f = patch.astype(np.float32)
+    lum = f.mean(2)
+    m = max(LID_MARGIN * r, 0.5)
+    sclera = (opening > 0.5) & (below_up > m) & (above_lo > m) & (d > r * LIMBUS_OUT)
+    keep = sclera.copy()
+    if sclera.any():  # lashes and the limbal ring's blurred edge are not sclera; a glint is, but
+        ref = float(np.percentile(lum[sclera], 75))  # it is not spread into the disk
+        keep &= lum > SCLERA_RANGE[0] * ref
+        sclera = keep & (lum < SCLERA_RANGE[1] * ref)
+    if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > max(MAX_SCLERA_TINT, _tint(f[above_lo < -m - 1.0])):
+        clean[y0:y1, x0:x1] = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
+        return
+    smooth_sclera, _ = normalized_blur(f, sclera.astype(np.float32), 0.7)  # denoised, sclera only
+    fill, conf = _lerp_across(smooth_sclera, sclera, axis=1, reach=r)
+    # rows with no sclera (under the lids): from the rows above and below, with the lid's shadow
+    # divided out and put back at each pixel's own depth
+    shade = lid_shade(below_up, r)[..., None]
+    known = conf > 0
+    rows, conf_rows = _lerp_across(np.where(known[..., None], fill / shade, 0.0), known, axis=0, reach=r)
+    fill = np.where(known[..., None], fill, rows * shade)
+    conf = np.where(known, conf, conf_rows)
+    # each row took its own two nearest samples: smooth across rows so the fill has no bands
+    # (normalised over the opening: the lerp's values outside it never leak in)
+    blur = {"ksize": (0, 0), "sigmaX": max(0.15 * r, 0.5), "sigmaY": max(0.4 * r, 0.7)}
+    inside = (opening > 0.5).astype(np.float32)
+    den = np.maximum(cv2.GaussianBlur(inside, **blur), 1e-6)
+    fill = cv2.GaussianBlur((fill * inside[..., None]).astype(np.float32), **blur) / den[..., None]
+    conf = cv2.GaussianBlur((conf * inside).astype(np.float32), **blur) / den
+    # far from any sclera on its row (beside a dark inner corner) the Telea fill takes over
+    telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5)).astype(np.float32)
+    fill = telea + conf[..., None] * (fill - telea)
+    # the photo's own sclera stays as it is; the rest of the disk takes the fill
+    a = (np.clip(r * LIMBUS_OUT + 0.5 - d, 0.0, 1.0) * (opening > 0.05) * ~keep)[..., None]
+    clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
+
+
+def _tint(rgb: np.ndarray) -> float:
+    """Brightest over darkest channel of the median colour of (n, 3) pixels (1 = grey; inf: none)."""
+    if len(rgb) == 0:
+        return float("inf")
+    med = np.median(rgb, 0)
+    return float(med.max() / max(med.min(), 1.0))
+
+
+def _lerp_across(values: np.ndarray, kept: np.ndarray, axis: int, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fill (h, w, c) ``values`` outside the (h, w) bool ``kept`` mask by linear interpolation between
+    the nearest kept pixels before and after along ``axis`` (1: along rows, 0: along columns), or by
+    the one that exists. Returns (filled values, (h, w) confidence): 1 between two kept pixels,
+    exp(-distance / reach) past the last one, 0 where the line holds none."""
+    if axis == 1:
+        out, conf = _lerp_across(values.transpose(1, 0, 2), kept.T, 0, reach)
+        return out.transpose(1, 0, 2), conf.T
+    n = kept.shape[0]
+    before, after = nearest_kept_rows(~kept)
+    has_b, has_a = before >= 0, after < n
+    cols = np.arange(kept.shape[1])[None, :]
+    vb = values[np.clip(before, 0, n - 1), cols]
+    va = values[np.clip(after, 0, n - 1), cols]
+    idx = np.arange(n, dtype=np.float32)[:, None]
+    t = np.clip((idx - before) / np.maximum(after - before, 1), 0.0, 1.0)[..., None]
+    both = has_b & has_a
+    out = np.where(both[..., None], vb + t * (va - vb), np.where(has_b[..., None], vb, va))
+    dist = np.where(has_b, idx - before, after - idx)
+    conf = np.where(both, 1.0, np.where(has_b | has_a, np.exp(-dist / max(reach, 1e-3)), 0.0))
+    return out.astype(np.float32), conf.astype(np.float32)
 
 
 REDRAW_FROM = 0.5
@@ -160,7 +281,7 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         iris = cv2.remap(eye.texture, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         iris *= shade[..., None]  # the iris under the target lid gets that lid's shadow
         d = np.hypot(px - ct[0], py - ct[1])
-        ia = (np.clip((LIMBUS * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
+        ia = (np.clip((LIMBUS_OUT * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
         redrawn = clean.astype(np.float32) * relight * (1 - ia) + iris * ia
         # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
         # there the warped photo (lid rim, lashes) stays in front of the redrawn iris
