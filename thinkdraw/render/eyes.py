@@ -3,8 +3,8 @@
 Per portrait (once): a "clean plate" of each eye with the iris painted out (:func:`paint_out_iris`:
 each row across the eye interpolated between the sclera visible beside the iris; OpenCV's Telea
 inpainting, Telea 2004, "An image inpainting technique based on the fast marching method", where no
-sclera shows), and an iris texture whose parts hidden under the lids are completed by mirroring the visible part
-through the iris centre's horizontal line. Per frame: when an iris landmark moves relative to
+sclera shows), and an iris texture whose parts hidden under the lids are completed by mirroring
+the visible part through the iris centre's horizontal line. Per frame: when an iris landmark moves relative to
 where the mesh warp would carry it, the eye opening shows the warped clean plate with the iris
 texture at the new place; the lids occlude it (soft mask between the target lid chains).
 
@@ -49,9 +49,10 @@ class EyeModel:
 
 
 LIMBUS = 1.12
-"""Outer edge of the iris's dark limbal ring in MediaPipe iris radii: the iris is painted out of
-the clean plate and drawn back out to here (drawn only to 1.0, a redrawn iris in place lost the
-ring's outer half to the clean plate's sclera: 3 % brighter eyes, 3.3 levels mean error)."""
+"""Outer edge of the iris's dark limbal ring in MediaPipe iris radii: inside it, texture the lids
+hide is iris (mirrored, or the iris's mean colour); outside it, eyeball (the clean plate). The
+blurred edge beyond it is painted out and redrawn to :data:`LIMBUS_OUT`. (Drawn back only to 1.0,
+a redrawn iris in place lost the ring's outer half: 3 % brighter eyes, 3.3 levels mean error.)"""
 LID_MARGIN = 0.25
 """Band (iris radii) inside each MediaPipe lid chain that is lid margin and lashes, not eyeball."""
 LID_SHADE_MIN = 0.72
@@ -136,11 +137,13 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
 
     Across the eye, not inward from all sides: the sclera shows beside the iris, the lids above and
     below it. Each row of the disk is interpolated linearly between the nearest visible sclera to
-    its left and right (rows with sclera on one side only take that side; rows with none, under the
-    lids, take the nearest rows above and below), in the light with the lid's shadow
-    (:func:`lid_shade`) divided out, which is then put back at each pixel's own depth. (A Telea
-    fill of the disk took its colour from the lashes and lid rims wherever the iris touches the
-    lids: a pink-grey blot beside the moved iris.)
+    its left and right. A row with sclera on one side only takes that side, fading into a Telea
+    fill over one iris radius (a dark inner corner stays dark). Rows with none, under the lids,
+    take the nearest rows above and below, with the lid's shadow (:func:`lid_shade`) divided out
+    and put back at their own depth. The photo's own sclera pixels are left as they are. An eye
+    with too little sclera, or "sclera" more tinted than the skin below it, is Telea-inpainted.
+    (A Telea fill of the whole disk took its colour from the lashes and lid rims wherever the iris
+    touches the lids: a pink-grey blot beside the moved iris.)
     up, lo: (n, 2) lid chains, pixels, corner to corner. c: (2,) iris centre; r: iris radius, pixels.
     """
     H, W = image.shape[:2]
@@ -167,6 +170,8 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
         keep &= lum > SCLERA_RANGE[0] * ref
         sclera = keep & (lum < SCLERA_RANGE[1] * ref)
     if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > max(MAX_SCLERA_TINT, _tint(f[above_lo < -m - 1.0])):
+        log.debug("eye at (%.0f, %.0f): %d sclera pixels, tint %.2f: iris inpainted", c[0], c[1],
+                  int(sclera.sum()), _tint(f[sclera]))
         clean[y0:y1, x0:x1] = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
         return
     smooth_sclera, _ = normalized_blur(f, sclera.astype(np.float32), 0.7)  # denoised, sclera only
