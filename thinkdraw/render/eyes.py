@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from thinkdraw.render.geometry import between_chains_alpha
-from thinkdraw.render.raster import inpaint, nearest_kept_rows, normalized_blur
+from thinkdraw.render.raster import inpaint, lerp_kept_rows, normalized_blur
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def build_eye(
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     opening, below_up, above_lo, _ = between_chains_alpha(lm[list(upper), :2], lm[list(lower), :2], px, py, feather=0.7)
     # the photo's lid shadow divided out of what the iris texture takes from the photo
-    patch = image[y0:y1, x0:x1].astype(np.float32) / lid_shade(below_up, r)[..., None]
+    shade = lid_shade(below_up, r)[..., None]
+    patch = image[y0:y1, x0:x1].astype(np.float32) / shade
     # the eyeball the photo shows: inside the opening and clear of the lid margins (MediaPipe's
     # chains lie on the lash lines, so the last LID_MARGIN radii inside them are lashes and lid
     # rim; taken as iris they showed as a dark notch under the iris once a wider eye redrew it)
@@ -102,7 +103,7 @@ def build_eye(
     paint_out_iris(image, lm[list(upper), :2], lm[list(lower), :2], c, r, clean)
     # past the iris's edge, hidden texture is bare eyeball (the clean plate), not the iris's mean
     beyond = (np.hypot(px - c[0], py - c[1]) > r * LIMBUS)[..., None]
-    hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / lid_shade(below_up, r)[..., None], mean)
+    hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / shade, mean)
     texture = np.where(seen[..., None], patch, np.where(mirror_seen[..., None], mirror, hidden))
     return EyeModel(upper, lower, iris, c, r, x0, y0, texture.astype(np.float32),
                     lm[list(upper), :2].astype(np.float64), lm[list(lower), :2].astype(np.float64), tri, bary)
@@ -169,10 +170,11 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
         ref = float(np.percentile(lum[sclera], 75))  # it is not spread into the disk
         keep &= lum > SCLERA_RANGE[0] * ref
         sclera = keep & (lum < SCLERA_RANGE[1] * ref)
+    telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
     if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > max(MAX_SCLERA_TINT, _tint(f[above_lo < -m - 1.0])):
         log.debug("eye at (%.0f, %.0f): %d sclera pixels, tint %.2f: iris inpainted", c[0], c[1],
                   int(sclera.sum()), _tint(f[sclera]))
-        clean[y0:y1, x0:x1] = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
+        clean[y0:y1, x0:x1] = telea
         return
     smooth_sclera, _ = normalized_blur(f, sclera.astype(np.float32), 0.7)  # denoised, sclera only
     fill, conf = _lerp_across(smooth_sclera, sclera, axis=1, reach=r)
@@ -185,14 +187,11 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
     conf = np.where(known, conf, conf_rows)
     # each row took its own two nearest samples: smooth across rows so the fill has no bands
     # (normalised over the opening: the lerp's values outside it never leak in)
-    blur = {"ksize": (0, 0), "sigmaX": max(0.15 * r, 0.5), "sigmaY": max(0.4 * r, 0.7)}
-    inside = (opening > 0.5).astype(np.float32)
-    den = np.maximum(cv2.GaussianBlur(inside, **blur), 1e-6)
-    fill = cv2.GaussianBlur((fill * inside[..., None]).astype(np.float32), **blur) / den[..., None]
-    conf = cv2.GaussianBlur((conf * inside).astype(np.float32), **blur) / den
+    both, _ = normalized_blur(np.dstack([fill, conf]).astype(np.float32), (opening > 0.5).astype(np.float32),
+                              max(0.15 * r, 0.5), sigma_y=max(0.4 * r, 0.7))
+    fill, conf = both[..., :3], both[..., 3]
     # far from any sclera on its row (beside a dark inner corner) the Telea fill takes over
-    telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5)).astype(np.float32)
-    fill = telea + conf[..., None] * (fill - telea)
+    fill = telea + conf[..., None] * (fill - telea.astype(np.float32))
     # the photo's own sclera stays as it is; the rest of the disk takes the fill
     a = (np.clip(r * LIMBUS_OUT + 0.5 - d, 0.0, 1.0) * (opening > 0.05) * ~keep)[..., None]
     clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
@@ -214,19 +213,12 @@ def _lerp_across(values: np.ndarray, kept: np.ndarray, axis: int, reach: float) 
     if axis == 1:
         out, conf = _lerp_across(values.transpose(1, 0, 2), kept.T, 0, reach)
         return out.transpose(1, 0, 2), conf.T
-    n = kept.shape[0]
-    before, after = nearest_kept_rows(~kept)
-    has_b, has_a = before >= 0, after < n
-    cols = np.arange(kept.shape[1])[None, :]
-    vb = values[np.clip(before, 0, n - 1), cols]
-    va = values[np.clip(after, 0, n - 1), cols]
-    idx = np.arange(n, dtype=np.float32)[:, None]
-    t = np.clip((idx - before) / np.maximum(after - before, 1), 0.0, 1.0)[..., None]
-    both = has_b & has_a
-    out = np.where(both[..., None], vb + t * (va - vb), np.where(has_b[..., None], vb, va))
+    out, before, after = lerp_kept_rows(values, ~kept)
+    has_b, has_a = before >= 0, after < kept.shape[0]
+    idx = np.arange(kept.shape[0])[:, None]
     dist = np.where(has_b, idx - before, after - idx)
-    conf = np.where(both, 1.0, np.where(has_b | has_a, np.exp(-dist / max(reach, 1e-3)), 0.0))
-    return out.astype(np.float32), conf.astype(np.float32)
+    conf = np.where(has_b & has_a, 1.0, np.where(has_b | has_a, np.exp(-dist / max(reach, 1e-3)), 0.0))
+    return out, conf.astype(np.float32)
 
 
 REDRAW_FROM = 0.5

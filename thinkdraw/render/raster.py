@@ -19,27 +19,30 @@ _EPS_INSIDE = -1e-4
 """Barycentric tolerance: pixels exactly on a shared edge belong to both triangles (no cracks)."""
 
 
-def smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0) -> np.ndarray:
-    """Gaussian blur (float32 image, (h, w) or (h, w, c)). Above ``direct_max`` pixels the blur runs
-    on a copy scaled down to a 4-pixel kernel and is scaled back up: the result is smooth at that
-    scale anyway, and a high-resolution portrait's wide blurs would otherwise dominate set-up."""
-    if sigma <= direct_max:
-        return cv2.GaussianBlur(x, (0, 0), sigma)
-    k = 4.0 / sigma
+def smooth(x: np.ndarray, sigma: float, direct_max: float = 16.0, sigma_y: float | None = None) -> np.ndarray:
+    """Gaussian blur (float32 image, (h, w) or (h, w, c)); ``sigma_y``: a different vertical sigma.
+    Above ``direct_max`` pixels the blur runs on a copy scaled down to a 4-pixel kernel and is
+    scaled back up: the result is smooth at that scale anyway, and a high-resolution portrait's
+    wide blurs would otherwise dominate set-up."""
+    sy = sigma if sigma_y is None else sigma_y
+    if max(sigma, sy) <= direct_max:
+        return cv2.GaussianBlur(x, (0, 0), sigma, sigmaY=sy)
+    k = 4.0 / max(sigma, sy)
     h, w = x.shape[:2]
     small = cv2.resize(x, (max(int(round(w * k)), 1), max(int(round(h * k)), 1)), interpolation=cv2.INTER_AREA)
-    out = cv2.resize(cv2.GaussianBlur(small, (0, 0), 4.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma * k, sigmaY=sy * k), (w, h), interpolation=cv2.INTER_LINEAR)
     return out.reshape(x.shape)
 
 
-def normalized_blur(image: np.ndarray, weight: np.ndarray, sigma: float, eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+def normalized_blur(image: np.ndarray, weight: np.ndarray, sigma: float, eps: float = 1e-6,
+                    sigma_y: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Normalised convolution (Knutsson & Westin, "Normalized and differential convolution", CVPR
     1993): the Gaussian average of ``image`` (h, w, c) float32 over the pixels ``weight`` (h, w)
     trusts, so what lies outside them (lips, a spectacle rim, the background) never bleeds in.
     Returns (blur(image * weight) / max(blur(weight), eps), blur(weight)); the second is how much
-    trusted support each pixel had (callers threshold it)."""
-    den = smooth(weight, sigma)
-    num = smooth(image * weight[..., None], sigma)
+    trusted support each pixel had (callers threshold it). ``sigma_y``: see :func:`smooth`."""
+    den = smooth(weight, sigma, sigma_y=sigma_y)
+    num = smooth(image * weight[..., None], sigma, sigma_y=sigma_y)
     return num / np.maximum(den, eps)[..., None], den
 
 
@@ -53,6 +56,23 @@ def nearest_kept_rows(hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     above = np.maximum.accumulate(np.where(hole, -1, rows), axis=0)
     below = np.minimum.accumulate(np.where(hole, h, rows)[::-1], axis=0)[::-1]
     return above, below
+
+
+def lerp_kept_rows(values: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column of ``values`` (h, w, c) float32 across the ``hole`` (h, w bool): the linear blend
+    of the nearest kept pixels above and below (:func:`nearest_kept_rows`), or the one that exists
+    (garbage where the column keeps none). A kept pixel is its own nearest, so it keeps its value.
+    Returns (blend (h, w, c) float32, above, below)."""
+    h, w = hole.shape
+    above, below = nearest_kept_rows(hole)
+    rows = np.arange(h)[:, None]
+    cols = np.broadcast_to(np.arange(w), (h, w))
+    up = values[np.clip(above, 0, h - 1), cols]
+    lo = values[np.clip(below, 0, h - 1), cols]
+    has_up, has_lo = above >= 0, below < h
+    da, db = (rows - above).astype(np.float32), (below - rows).astype(np.float32)
+    t = np.where(has_up & has_lo, da / np.maximum(da + db, 1.0), np.where(has_up, 0.0, 1.0))  # 0: upper value
+    return (up + t[..., None] * (lo - up)).astype(np.float32), above, below
 
 
 def inpaint(patch: np.ndarray, mask: np.ndarray, radius: float, max_radius: float = 8.0) -> np.ndarray:

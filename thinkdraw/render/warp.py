@@ -34,7 +34,7 @@ from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, nearest_kept_rows, normalized_blur, points_region, remap_filtered, window_map
+from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, lerp_kept_rows, normalized_blur, points_region, remap_filtered, window_map
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -130,16 +130,7 @@ def _fill_columns(image: np.ndarray, hole: np.ndarray, smooth_px: float) -> np.n
     by the linear blend of the nearest pixels above and below the hole (the upper lip's colour
     fades into the lower lip's), then blurred along rows by ``smooth_px`` to hide column noise.
     A pixel outside the hole is its own nearest kept pixel, so the blend leaves it as it is."""
-    h, w = hole.shape
-    above, below = nearest_kept_rows(hole)
-    rows = np.arange(h)[:, None]
-    cols = np.broadcast_to(np.arange(w), (h, w))
-    up = image[np.clip(above, 0, h - 1), cols]
-    lo = image[np.clip(below, 0, h - 1), cols]
-    has_up, has_lo = above >= 0, below < h
-    da, db = (rows - above).astype(np.float32), (below - rows).astype(np.float32)
-    t = np.where(has_up & has_lo, da / np.maximum(da + db, 1.0), np.where(has_up, 0.0, 1.0))  # 0: upper colour
-    fill = (up + t[..., None] * (lo - up)).astype(np.float32)
+    fill, _, _ = lerp_kept_rows(image, hole)
     fill = cv2.GaussianBlur(fill, (0, 0), sigmaX=max(smooth_px, 0.5), sigmaY=0.5)
     return np.where(hole[..., None], fill, image).astype(np.float32)
 
