@@ -228,6 +228,20 @@ vertex of the iris's triangle and drifts the warped iris ~0.35 px; the photo's o
 exact for that. (Redrawn, the iris also spilled a dark pixel below the lower lid: lashes inside
 MediaPipe's chain taken as iris; now LID_MARGIN keeps lid margins out of the texture and in front
 of the redrawn iris.)"""
+BAND_IRIS_RISE = (1.0, 3.0)
+"""Rise of the iris off the lower lid (pixels: its height above the lid's chain, target against the
+photo's, at the target's scale) up to which the lower lid's margin under the redrawn iris keeps the
+photo's iris edge (a sideways gaze, AU5 or AU7 leave the iris on the lid); past the second it shows
+the clean plate there too (linear in between). See :func:`composite_eye`."""
+
+
+def _height_above(point: np.ndarray, chain: np.ndarray) -> float:
+    """Height (pixels) of ``point`` (2,) above the mean of a lid ``chain`` (n, 2, corner to corner),
+    measured across the eye (perpendicular to the line between the chain's ends)."""
+    axis = chain[-1] - chain[0]
+    up = np.array([axis[1], -axis[0]]) / max(float(np.hypot(*axis)), 1e-6)
+    up = up if up[1] <= 0 else -up  # image y grows downward
+    return float((point - chain.mean(0)) @ up)
 REDRAW_FULL = 1.5
 """Offset (pixels) from which the redrawn iris replaces the warp's (linear blend in between, so a
 gaze ramp never pops)."""
@@ -264,7 +278,7 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         return False
     rt = max(iris_radius(target, eye.iris_ids), 0.5)
     clean, gx, gy = warp_fn((int(x0), int(y0), int(x1), int(y1)))
-    _, below_src, _, _ = between_chains_alpha(eye.src_upper, eye.src_lower, gx, gy, 0.7)
+    src_open, below_src, _, _ = between_chains_alpha(eye.src_upper, eye.src_lower, gx, gy, 0.7)
     shade = lid_shade(below_up, rt)
     relight = (shade / lid_shade(below_src, eye.radius))[..., None]
     if not moved and float(np.abs(relight - 1.0).max()) < 0.01:
@@ -283,7 +297,19 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
         # there the warped photo (lid rim, lashes) stays in front of the redrawn iris
         m = max(LID_MARGIN * rt, 0.5)
-        eyeball = np.clip((np.minimum(below_up, above_lo) - m) / 0.7 + 0.5, 0.0, 1.0)
+        lower = np.clip((above_lo - m) / 0.7 + 0.5, 0.0, 1.0)
+        # ... but where it shows the photo's own iris (one resting on the lower lid) and the moved
+        # iris does not cover it, it shows the clean plate, or a gaze leaves the iris's old lower
+        # arc behind in the band. Under the moved iris the photo's iris edge stays unless the iris
+        # rose off the lower lid (by BAND_IRIS_RISE px): then it would show a second, lower edge.
+        d_src = np.hypot(gx - eye.center[0], gy - eye.center[1])
+        old = np.clip((LIMBUS_OUT * eye.radius - d_src) / 0.8 + 0.5, 0.0, 1.0) * src_open
+        lo_r, hi_r = BAND_IRIS_RISE
+        rise = _height_above(ct, lo) - _height_above(eye.center, eye.src_lower) * rt / eye.radius
+        same = float(np.clip(1.0 - (rise - lo_r) / (hi_r - lo_r), 0.0, 1.0))
+        bare = (redraw * old * (1.0 - lower) * (1.0 - ia[..., 0] * same))[..., None]
+        inside += bare * (clean.astype(np.float32) * relight - inside)
+        eyeball = np.minimum(np.clip((below_up - m) / 0.7 + 0.5, 0.0, 1.0), lower)
         inside += (redraw * eyeball)[..., None] * (redrawn - inside)
     a = opening[..., None]
     out[y0:y1, x0:x1] = np.clip(region * (1 - a) + inside * a + 0.5, 0, 255).astype(np.uint8)
