@@ -228,6 +228,9 @@ vertex of the iris's triangle and drifts the warped iris ~0.35 px; the photo's o
 exact for that. (Redrawn, the iris also spilled a dark pixel below the lower lid: lashes inside
 MediaPipe's chain taken as iris; now LID_MARGIN keeps lid margins out of the texture and in front
 of the redrawn iris.)"""
+REDRAW_FULL = 1.5
+"""Offset (pixels) from which the redrawn iris replaces the warp's (linear blend in between, so a
+gaze ramp never pops)."""
 BAND_IRIS_RISE = (1.0, 3.0)
 """Rise of the iris off the lower lid (pixels: its height above the lid's chain, target against the
 photo's, at the target's scale) up to which the lower lid's margin under the redrawn iris keeps the
@@ -242,9 +245,6 @@ def _height_above(point: np.ndarray, chain: np.ndarray) -> float:
     up = np.array([axis[1], -axis[0]]) / max(float(np.hypot(*axis)), 1e-6)
     up = up if up[1] <= 0 else -up  # image y grows downward
     return float((point - chain.mean(0)) @ up)
-REDRAW_FULL = 1.5
-"""Offset (pixels) from which the redrawn iris replaces the warp's (linear blend in between, so a
-gaze ramp never pops)."""
 
 
 def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, carried: np.ndarray) -> bool:
