@@ -135,22 +135,32 @@ def _disk_stats(plate: np.ndarray, img: np.ndarray, inner: np.ndarray, sclera: n
 
 
 def section_eyes(faces) -> None:
-    """Inside the iris's disk (to 1.2 MediaPipe radii, clear of the lid margins) of each eye's clean
-    plate: the share of pixels darker than 0.7 x the visible sclera (the old iris left behind, a
-    'ghost' when the gaze moves the iris away) and the mean colour error against that sclera."""
+    """Two tables over each registry eye with visible sclera.
+
+    The clean plate: inside the iris's disk (to 1.2 MediaPipe radii, clear of the lid margins), the
+    share of pixels darker than 0.7 x the visible sclera (the old iris left behind, a 'ghost' when
+    the gaze moves the iris away) and the mean colour error against that sclera.
+
+    The lower lid margin after a full gaze (left, right, up): in the band LID_MARGIN inside the lower
+    chain, where the photo showed the iris and the moved iris does not reach, the share of pixels
+    darker than 0.7 x the visible sclera (the old iris's lower arc left behind; 0.23 before the
+    margin showed the clean plate there)."""
     from thinkdraw.face import mesh as M
     from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
     from thinkdraw.render import eyes as E
     from thinkdraw.render.geometry import between_chains_alpha
     from thinkdraw.render.raster import inpaint
     from thinkdraw.render.warp import Renderer
 
-    rows = []
+    rows, margin = [], []
     for f in _progress(faces, "eyes"):
         img = f.image
         p = analyze_portrait(img)
-        plate = Renderer(img, p).clean
-        lm = p.landmarks
+        renderer, lm = Renderer(img, p), p.landmarks
+        rig = Rig(p)
+        gazes = [rig.forward(g)[0] for g in ({"gaze_h": 1.0}, {"gaze_h": -1.0}, {"gaze_v": 1.0})]
+        frames = [renderer.render(t) for t in gazes]
         py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
         for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
             r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
@@ -158,11 +168,20 @@ def section_eyes(faces) -> None:
             m = E.LID_MARGIN * r + 0.5
             d = np.hypot(px - c[0], py - c[1])
             ball = (opening > 0.5) & (below_up > m) & (above_lo > m)
-            sclera, inner = ball & (d > 1.4 * r + 1), ball & (d < 1.2 * r)
-            if sclera.sum() < E.MIN_SCLERA_PIXELS or inner.sum() < 3:
+            sclera = ball & (d > 1.4 * r + 1)
+            if sclera.sum() < E.MIN_SCLERA_PIXELS:
                 continue
-            telea = inpaint(img, ((d < r * E.LIMBUS) & (opening > 0.05)).astype(np.uint8) * 255, max(2.0, r * 0.5))
-            rows.append((f.name, *_disk_stats(telea, img, inner, sclera), *_disk_stats(plate, img, inner, sclera)))
+            inner = ball & (d < 1.2 * r)
+            if inner.sum() >= 3:
+                telea = inpaint(img, ((d < r * E.LIMBUS) & (opening > 0.05)).astype(np.uint8) * 255, max(2.0, r * 0.5))
+                rows.append((f.name, *_disk_stats(telea, img, inner, sclera), *_disk_stats(renderer.clean, img, inner, sclera)))
+            ref = float(np.median(img[sclera].astype(np.float32).mean(1)))
+            band = (opening > 0.5) & (above_lo > 0.3) & (above_lo < E.LID_MARGIN * r) & (d < E.LIMBUS * r)
+            for t, frame in zip(gazes, frames):
+                ct = t[iris[0], :2]
+                moved_off = band & (np.hypot(px - ct[0], py - ct[1]) > E.LIMBUS_OUT * r + 1)
+                if moved_off.sum() >= 2:
+                    margin.append(float(np.mean(frame[moved_off].astype(np.float32).mean(1) < 0.7 * ref)))
     print(f"## Eyeball under a gazing iris: the painted-out disk of {len(rows)} eyes with visible sclera\n")
     print("| eye | dark share, Telea to LIMBUS | colour error | dark share, row fill (now) | colour error |")
     print("|---|---|---|---|---|")
@@ -170,45 +189,7 @@ def section_eyes(faces) -> None:
         print(f"| {name} | {v[0]:.2f} | {v[1]:.1f} | {v[2]:.2f} | {v[3]:.1f} |")
     a = np.array([r[1:] for r in rows])
     print(f"| **mean** | **{a[:, 0].mean():.2f}** | **{a[:, 1].mean():.1f}** | **{a[:, 2].mean():.2f}** | **{a[:, 3].mean():.1f}** |\n")
-    section_lower_margin(faces)
-
-
-def section_lower_margin(faces) -> None:
-    """After a full gaze (left, right, up) of each registry eye with visible sclera: in the lower
-    lid's margin band (LID_MARGIN inside the chain), where the photo showed the iris and the moved
-    iris does not reach, the share of pixels darker than 0.7 x the visible sclera (the old iris's
-    lower arc left behind; 0.23 before the margin showed the clean plate there)."""
-    from thinkdraw.face import mesh as M
-    from thinkdraw.face.analyze import analyze_portrait
-    from thinkdraw.face.rig import Rig
-    from thinkdraw.render import eyes as E
-    from thinkdraw.render.geometry import between_chains_alpha
-    from thinkdraw.render.warp import Renderer
-
-    shares = []
-    for f in _progress(faces, "lower lid margin"):
-        img = f.image
-        p = analyze_portrait(img)
-        rig, renderer, lm = Rig(p), Renderer(img, p), p.landmarks
-        py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
-        gazes = [rig.forward(g)[0] for g in ({"gaze_h": 1.0}, {"gaze_h": -1.0}, {"gaze_v": 1.0})]
-        frames = [renderer.render(t) for t in gazes]
-        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
-            r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
-            opening, below_up, above_lo, _ = between_chains_alpha(lm[list(up), :2], lm[list(lo), :2], px, py)
-            m = E.LID_MARGIN * r
-            d = np.hypot(px - c[0], py - c[1])
-            sclera = (opening > 0.5) & (below_up > m + 0.5) & (above_lo > m + 0.5) & (d > 1.4 * r + 1)
-            if sclera.sum() < E.MIN_SCLERA_PIXELS:
-                continue
-            ref = float(np.median(img[sclera].astype(np.float32).mean(1)))
-            for t, frame in zip(gazes, frames):
-                ct = t[iris[0], :2]
-                band = (opening > 0.5) & (above_lo > 0.3) & (above_lo < m) & (d < E.LIMBUS * r)
-                band &= np.hypot(px - ct[0], py - ct[1]) > E.LIMBUS_OUT * r + 1
-                if band.sum() >= 2:
-                    shares.append(float(np.mean(frame[band].astype(np.float32).mean(1) < 0.7 * ref)))
-    a = np.array(shares)
+    a = np.array(margin)
     print(f"## Lower lid margin after a full gaze (left, right, up): {len(a)} eye gazes where the photo's iris "
           "reached the margin and the moved iris does not\n")
     print(f"dark share (the old iris's arc left behind): mean {a.mean():.3f}, {int((a > 0.3).sum())} gazes over 0.3\n")

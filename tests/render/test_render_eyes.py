@@ -124,10 +124,10 @@ def test_a_wider_eye_keeps_the_lower_lid_in_front_of_the_iris(renderer, astronau
     assert np.mean(errs) < 10.0, errs
 
 
-def _synthetic_eye(sclera_rgb=(215, 210, 205), ring_to: float = 1.3):
+def _synthetic_eye(sclera_rgb=(215, 210, 205), ring_to: float = 1.3, center=(50.0, 29.0)):
     """A 60 x 100 eye: skin, an almond opening between two lid chains, sclera lit 10 % darker
-    toward the corners, a dark iris (r = 8 px) whose blurred limbal ring reaches ``ring_to`` radii
-    (past MediaPipe's circle, as on real photos)."""
+    toward the corners, a dark iris (r = 8 px, centred at ``center``) whose blurred limbal ring
+    reaches ``ring_to`` radii (past MediaPipe's circle, as on real photos)."""
     xs = np.linspace(20.0, 80.0, 9)
     bulge = np.sin(np.linspace(0.0, np.pi, 9))
     up = np.stack([xs, 30.0 - 12.0 * bulge], 1)
@@ -138,7 +138,7 @@ def _synthetic_eye(sclera_rgb=(215, 210, 205), ring_to: float = 1.3):
     opening, _, _, _ = between_chains_alpha(up, lo, px, py)
     sclera = np.array(sclera_rgb, np.float32) * (1.0 - 0.1 * ((px - 50.0) / 30.0) ** 2)[..., None]
     img = img * (1 - opening[..., None]) + sclera * opening[..., None]
-    c, r = np.array([50.0, 29.0]), 8.0
+    c, r = np.array(center, np.float64), 8.0
     d = np.hypot(px - c[0], py - c[1])
     iris_a = (np.clip((ring_to * r - d) / ((ring_to - 1.0) * r), 0, 1) * opening)[..., None]
     img = img * (1 - iris_a) + np.array([70.0, 45.0, 30.0]) * iris_a
@@ -205,13 +205,11 @@ def test_an_iris_looking_up_leaves_no_arc_in_the_lower_lid_margin():
     the warped photo, in front of the eyeball). Looking up, the iris moves away and that band must
     show eyeball, not the old iris's lower arc (it did: 0.23 of the band dark over 62 registry eye
     gazes, now 0.03; bench/faces.py --only eyes)."""
-    img, up, lo, _, r, _, sclera = _synthetic_eye()
-    c = np.array([50.0, 33.0])  # low in the opening: the iris's blurred edge reaches the lower chain
+    # low in the opening: the iris's blurred edge reaches the lower chain
+    img, up, lo, c, r, opening, sclera = _synthetic_eye(center=(50.0, 33.0))
     py, px = np.mgrid[0:60, 0:100].astype(np.float32)
-    opening, _, above_lo, _ = between_chains_alpha(up, lo, px, py)
+    _, _, above_lo, _ = between_chains_alpha(up, lo, px, py)
     d = np.hypot(px - c[0], py - c[1])
-    iris_a = (np.clip((1.3 * r - d) / (0.3 * r), 0, 1) * opening)[..., None]
-    img = np.clip(img * (1 - iris_a) + np.array([70.0, 45.0, 30.0]) * iris_a + 0.5, 0, 255).astype(np.uint8)
     lm = np.zeros((23, 3))
     lm[:9, :2], lm[9:18, :2], lm[18, :2] = up, lo, c
     lm[19:, :2] = c + r * np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])

@@ -293,7 +293,8 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         iris *= shade[..., None]  # the iris under the target lid gets that lid's shadow
         d = np.hypot(px - ct[0], py - ct[1])
         ia = (np.clip((LIMBUS_OUT * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
-        redrawn = clean.astype(np.float32) * relight * (1 - ia) + iris * ia
+        eyeball_lit = clean.astype(np.float32) * relight  # the warped clean plate, re-lit
+        redrawn = eyeball_lit * (1 - ia) + iris * ia
         # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
         # there the warped photo (lid rim, lashes) stays in front of the redrawn iris
         m = max(LID_MARGIN * rt, 0.5)
@@ -308,7 +309,7 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         rise = _height_above(ct, lo) - _height_above(eye.center, eye.src_lower) * rt / eye.radius
         same = float(np.clip(1.0 - (rise - lo_r) / (hi_r - lo_r), 0.0, 1.0))
         bare = (redraw * old * (1.0 - lower) * (1.0 - ia[..., 0] * same))[..., None]
-        inside += bare * (clean.astype(np.float32) * relight - inside)
+        inside += bare * (eyeball_lit - inside)
         eyeball = np.minimum(np.clip((below_up - m) / 0.7 + 0.5, 0.0, 1.0), lower)
         inside += (redraw * eyeball)[..., None] * (redrawn - inside)
     a = opening[..., None]
