@@ -10,7 +10,9 @@ Prints markdown:
 3. per-AU pass rates over the frontal faces;
 4. FER2013 on "very happy / sad / surprised / angry" renders of every frontal face;
 5. the eyeball under a gazing iris (the clean plate): what is left of the old iris in the
-   painted-out disk, now and with the Telea fill to LIMBUS that it replaced.
+   painted-out disk, now and with the Telea fill to LIMBUS that it replaced;
+6. faces turned in their photo: how far a small head turn pushes the face outline out past where
+   the rig puts it (the band beyond the outline holds the nose there: pushed, it ghosts).
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -195,9 +197,36 @@ def section_eyes(faces) -> None:
     print(f"dark share (the old iris's arc left behind): mean {a.mean():.3f}, {int((a > 0.3).sum())} gazes over 0.3\n")
 
 
+def section_turned(faces) -> None:
+    from thinkdraw.face import mesh as M
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    print("## Faces turned in their photo: outline pushed past the rig's target by a head turn\n")
+    print("Max over the outline vertices (px) of the renderer's outline minus the rig's, at a head turn of "
+          f"+-5 and +-10 deg; faces with |yaw| >= {FRONTAL_YAW:.0f} deg in the photo, and the largest over the frontal ones.\n")
+    print("| face | photo yaw | -10 | -5 | +5 | +10 |")
+    print("|---|---|---|---|---|---|")
+    oval = list(M.FACE_OVAL)
+    frontal_max = 0.0
+    for f in _progress(faces, "turned"):
+        p = analyze_portrait(f.image)
+        rig, r = Rig(p), Renderer(f.image, p)
+        push = []
+        for turn in (-10.0, -5.0, 5.0, 10.0):
+            t = rig.forward({"yaw": turn})[0][:, :2]
+            push.append(float(np.abs(r.target_vertices(t)[0][oval] - t[oval]).max()))
+        if abs(f.yaw) >= FRONTAL_YAW:
+            print(f"| {f.name} | {f.yaw:+.0f} | " + " | ".join(f"{v:.1f}" for v in push) + " |")
+        else:
+            frontal_max = max(frontal_max, *push)
+    print(f"\nFrontal faces: at most {frontal_max:.1f} px over the four turns (a turn's own silhouette).\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -214,6 +243,8 @@ def main() -> int:
         section_fer_renders(frontal, judge)
     if args.only in (None, "eyes"):
         section_eyes(faces)
+    if args.only in (None, "turned"):
+        section_turned(faces)
     return 0
 
 

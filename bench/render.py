@@ -163,6 +163,33 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
             print(f"| {name} | {gates} | {yaw:+.0f} | {streakiness(plain.render(lm), mask):.2f} | "
                   f"{streakiness(r.render(lm), mask):.2f} |")
     print()
+    print("## Head motion: hair follows, the torso stays (mean |backward-map displacement|, px)\n")
+    print("Torso: below the chin by more than 0.45 face heights (forehead-top to chin), within one face height "
+          "sideways. Hair: a band 0.05-0.25 face heights above the forehead top.\n")
+    print("| portrait | motion | torso mean (max) | hair mean |")
+    print("|---|---|---|---|")
+    for name in ("astronaut", "grace_hopper"):
+        img = imgs[name]
+        p = analyze_portrait(img)
+        rig, r = Rig(p), Renderer(img, p)
+        for ch, v in (("pitch", 20.0), ("pitch", -20.0), ("yaw", 20.0), ("yaw", -20.0), ("roll", 10.0)):
+            torso, hair = _torso_and_hair_motion(r, p.landmarks, rig.forward({ch: v})[0][:, :2])
+            print(f"| {name} | {ch} {v:+.0f}° | {torso.mean():.2f} ({torso.max():.1f}) | {hair.mean():.1f} |")
+    print()
+
+
+def _torso_and_hair_motion(r, lm: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Backward-map displacement (px) of a render's torso and hair pixels (see section_head_turn)."""
+    region, mx, my, _, _ = r.maps(target)
+    d = np.zeros((r.H, r.W))
+    yy, xx = np.mgrid[region.y0 : region.y1, region.x0 : region.x1]
+    d[region.slices()] = np.hypot(mx - xx, my - yy)
+    chin, top = lm[152, :2], lm[10, :2]
+    fh = float(np.linalg.norm(chin - top))
+    Y, X = np.mgrid[0 : r.H, 0 : r.W]
+    torso = (Y > chin[1] + 0.45 * fh) & (np.abs(X - chin[0]) < fh)
+    hair = (Y < top[1] - 0.05 * fh) & (Y > top[1] - 0.25 * fh) & (np.abs(X - top[0]) < 0.3 * fh)
+    return d[torso], d[hair]
 
 
 def _sequence(rig, n: int, head: bool) -> np.ndarray:

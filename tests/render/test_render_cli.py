@@ -125,3 +125,19 @@ def test_render_warns_on_a_head_turn_beyond_what_the_photo_holds(astronaut, capl
     with caplog.at_level("WARNING", logger="thinkdraw.render.cli"):
         render_still(image, portrait, parse_au_overrides(["AU51=1"]))  # 20 degrees
     assert len(caplog.records) == 1 and "head turn of -20 degrees" in caplog.records[0].getMessage()
+
+
+def test_render_warns_on_a_face_turned_in_its_photo(monkeypatch, caplog):
+    import dataclasses
+
+    import thinkdraw.face.analyze as analyze
+    from thinkdraw.render.cli import _load_portrait
+
+    with caplog.at_level("WARNING", logger="thinkdraw.render.cli"):
+        _load_portrait("astronaut", None)  # frontal: no warning
+    assert not caplog.records
+    real = analyze.analyze_portrait
+    monkeypatch.setattr(analyze, "analyze_portrait", lambda *a, **k: dataclasses.replace(real(*a, **k), yaw=41.0))
+    with caplog.at_level("WARNING", logger="thinkdraw.render.cli"):
+        _load_portrait("astronaut", None)
+    assert len(caplog.records) == 1 and "turned 41 degrees in the photo" in caplog.records[0].getMessage()

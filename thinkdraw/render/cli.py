@@ -22,6 +22,11 @@ CLEAN_YAW_DEGREES = 10.0
 edge-on in the photo, is made up: stretched from a strip 1-2 px wide, or refilled with the face's
 own cheek skin where that strip holds a crease (render/sideband.py; README, "Head turns")."""
 
+TURNED_PHOTO_DEGREES = 30.0
+"""A face turned more than this in its photo is past what the frontal face mesh follows well: the far
+cheek lies behind the nose, and expressions and head motion can tear or streak there (README,
+"Head turns"; bench/faces.py --only turned)."""
+
 log = get_logger(__name__)
 
 BASIC_EMOTIONS: tuple[str, ...] = ("happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
@@ -134,6 +139,10 @@ def _load_portrait(path: str, face: int | None) -> tuple[Any, Any]:
             raise InputError(f"portrait {p} is a folder, not an image")
     image = load_image(path)
     portrait = analyze_portrait(image, face=face, source=str(path))
+    if abs(portrait.yaw) > TURNED_PHOTO_DEGREES:
+        log.warning("the face is turned %.0f degrees in the photo (a frontal one, under about %.0f, works best): "
+                    "its far cheek lies behind the nose, and renders can tear or streak there", portrait.yaw,
+                    TURNED_PHOTO_DEGREES)
     return image, portrait
 
 

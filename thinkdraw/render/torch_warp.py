@@ -43,7 +43,9 @@ class TorchRenderer:
         # the face plate (the portrait itself unless a glasses frame was cut out: the frame is
         # composited by the overlays, so ``render_batch(overlays=False)`` shows the bare plate)
         self.image = torch.from_numpy(np.ascontiguousarray(renderer.plate)).to(self.device).permute(2, 0, 1).float()[None]
-        self.tris = torch.from_numpy(renderer.tris).to(self.device)
+        # rasterised in the renderer's paint order (support mesh, then the face far to near) by the
+        # photo's depth: where triangles overlap, the later write is the one meant to show
+        self.tris = torch.from_numpy(renderer.tris[renderer.paint_order()]).to(self.device)
         self.src = torch.from_numpy(renderer.src).to(self.device, torch.float32)
 
     def _pairs(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -6,8 +6,8 @@ support points plus points on the image border joined to the face outline by a D
 triangulation. Per frame:
 
 1. the head's rigid motion (2-D similarity of stable landmarks, Umeyama 1991) moves the inner
-   support ring fully and the outer ring partly; border points stay, so hair follows the head
-   while shoulders and background stay still;
+   support ring fully and the outer ring partly, both less below the face (neck, collar); border
+   points stay, so hair follows the head while shoulders and background stay still;
 2. only triangles with a moved vertex are rasterised in the TARGET (vectorised, raster.py) giving
    each covered pixel its source position (piecewise-affine backward warping); all other pixels
    are the source pixels themselves, so the background never wobbles;
@@ -54,6 +54,7 @@ class RenderConfig:
 
     ring_scales: tuple[float, ...] = (1.3, 1.85)  # support rings, multiples of the face-oval radius
     ring_follow: tuple[float, ...] = (1.0, 0.45)  # fraction of the head's rigid motion each ring follows
+    ring_follow_below: tuple[float, ...] = (0.6, 0.0)  # the same straight below the face (neck, collar, shoulders: the torso stays), blended to ring_follow by cos^2 of the angle from the face's down axis
     ring_points: int = 28  # points per support ring
     border_points: int = 6  # support points per image side (fixed)
     support_min_gap: float = 0.15  # a ring point keeps this fraction of its rest distance outside the face outline (a dropping chin compresses the neck band, never folds it)
@@ -102,6 +103,33 @@ def _paste_map(mx: np.ndarray, my: np.ndarray, region: Region, win: Region, dst:
         return
     sl = win.slices_in(region)
     mx[sl], my[sl] = window_map(dst, src, tris, win, step)
+
+
+def _below_weight(ang: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """(n,) directions (radians, image frame) -> cos^2 of their angle from the face's down axis
+    (perpendicular to the line between the eye corners, towards the chin), 0 above the horizontal:
+    how much a support point in that direction lies over the neck and torso rather than the head."""
+    across = lm[M.LEFT_EYE_CORNERS[0], :2] - lm[M.RIGHT_EYE_CORNERS[0], :2]
+    down = np.array([-across[1], across[0]])
+    if np.dot(down, lm[M.CHIN, :2] - lm[M.RIGHT_EYE_CORNERS[0], :2]) < 0:
+        down = -down
+    down = down / max(float(np.linalg.norm(down)), 1e-9)
+    c = np.cos(ang) * down[0] + np.sin(ang) * down[1]
+    return np.clip(c, 0.0, 1.0) ** 2
+
+
+def _silhouette_reach(face: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Face mesh vertices (468, 2) pixels -> the outline's centre (2,), each outline vertex's unit
+    direction from it (O, 2) and radius (O,), and the radial reach of the face in that direction
+    (O,): the farthest face vertex within half an outline spacing of the direction."""
+    ids = np.asarray(M.FACE_OVAL)
+    c = face[ids].mean(0)
+    rel = face - c
+    ang = np.arctan2(rel[:, 1], rel[:, 0])
+    rad = np.hypot(rel[:, 0], rel[:, 1])
+    near = np.abs((ang[None, :] - ang[ids][:, None] + np.pi) % (2 * np.pi) - np.pi) <= np.pi / len(ids)  # (O, N)
+    reach = np.where(near, rad[None, :], 0.0).max(1)
+    return c, rel[ids] / np.maximum(rad[ids], 1e-6)[:, None], rad[ids], reach
 
 
 def _landmarks_of(portrait: Any) -> np.ndarray:
@@ -163,9 +191,11 @@ class Renderer:
         self.image = np.ascontiguousarray(image)
         self.H, self.W = image.shape[:2]
         self.landmarks = _landmarks_of(portrait)
+        raw = np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64)
+        self.depth = raw[:, 2].copy() if raw.shape[1] > 2 else None  # (478,) z, smaller = nearer (paint_order)
         self._build_mesh()
         self._build_appearance()
-        self.own_smile = self._own_smile_lift(np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64))
+        self.own_smile = self._own_smile_lift(raw)
 
     # ------------------------------------------------------------------ precompute
     def _build_mesh(self) -> None:
@@ -184,11 +214,12 @@ class Renderer:
         order = np.argsort(oang)
         rad = np.interp(ang, oang[order], orad[order], period=2 * np.pi)
         margin = 2.0
-        for s, w in zip(cfg.ring_scales, cfg.ring_follow):
+        below = _below_weight(ang, lm)
+        for s, w, wb in zip(cfg.ring_scales, cfg.ring_follow, cfg.ring_follow_below):
             ring = center + np.stack([np.cos(ang), np.sin(ang)], 1) * (rad * s)[:, None]
             keep = (ring[:, 0] > margin) & (ring[:, 0] < self.W - 1 - margin) & (ring[:, 1] > margin) & (ring[:, 1] < self.H - 1 - margin)
             support.append(ring[keep])
-            follow.append(np.full(int(keep.sum()), w))
+            follow.append((w + (wb - w) * below)[keep])
         k = cfg.border_points
         xs = np.linspace(-1.0, self.W, k + 1)
         ys = np.linspace(-1.0, self.H, k + 1)
@@ -200,6 +231,7 @@ class Renderer:
         follow.append(np.zeros(len(border)))
         support_pts = np.concatenate(support)
         self.follow = np.concatenate(follow)
+        self.on_ring = np.arange(len(support_pts)) < len(support_pts) - len(border)  # border points never move
         # each support point also follows the non-rigid motion of the face outline in its
         # direction (angular interpolation between the two nearest oval points), so the band
         # between the oval and the first ring moves with the contour instead of folding (yaw)
@@ -230,6 +262,11 @@ class Renderer:
                  _ladder(M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER)]
         self.tris = np.concatenate([M.triangles().astype(np.int64), *holes, outer])
         self.n_inner_tris = len(self.tris) - len(outer)  # face mesh + hole ladders come first
+        self._outer_ids = np.arange(self.n_inner_tris, len(self.tris))
+        _, _, rad, reach = _silhouette_reach(face)
+        self.src_reach = np.maximum(reach - rad, 0.0)  # (O,) px the photo's face already stands past each outline vertex
+        self.src_oval_radius = float(rad.mean())
+        self._index_order = np.arange(len(self.tris))
         self._check_mesh()
         self.n_face = M.N_MESH
         self._lip_ids = np.array(sorted(set(M.LIPS_OUTER) | set(M.LIPS_INNER_UPPER) | set(M.LIPS_INNER_LOWER)))
@@ -395,7 +432,7 @@ class Renderer:
         n0 = self.n_face
         now = np.einsum("ij,ij->i", dst[n0:] - self._on_outline(dst), self.sup_out)
         need = self.config.support_min_gap * self.sup_gap
-        short = (self.follow > 0.0) & (now < need)
+        short = self.on_ring & (now < need)
         if short.any():
             dst[n0:][short] += (need - now)[short, None] * self.sup_out[short]
 
@@ -408,22 +445,19 @@ class Renderer:
         background): left inside the silhouette, the background band would be squeezed into a hard
         line across the cheek. Radial extent per outline vertex: the farthest face point from the
         face centre within half an outline spacing of its direction (vectorised, no loops).
+        Only the reach beyond the photo's own counts (``src_reach``, scaled with the face): in a
+        face turned in its photo the nose already stands past the far outline, and the band next
+        to it holds the nose; moved out to the nose, the outline dragged that band along (a
+        ghost nose beside the face at any head motion).
         ``amount`` in [0, 1] blends the move in (the renderer's head-motion gate).
         """
-        face = dst[: self.n_face]
         ids = np.asarray(M.FACE_OVAL)
-        c = face[ids].mean(0)
-        rel = face - c
-        ang = np.arctan2(rel[:, 1], rel[:, 0])
-        rad = np.hypot(rel[:, 0], rel[:, 1])
-        oang = ang[ids]
-        half = np.pi / len(ids)
-        near = np.abs((ang[None, :] - oang[:, None] + np.pi) % (2 * np.pi) - np.pi) <= half  # (O, N)
-        reach = np.where(near, rad[None, :], 0.0).max(1)
-        grow = reach > rad[ids] + 0.25
+        c, unit, rad, reach = _silhouette_reach(dst[: self.n_face])
+        own = self.src_reach * (rad.mean() / max(float(self.src_oval_radius), 1e-6))
+        grow = reach - own > rad + 0.25
         if grow.any():
-            unit = rel[ids[grow]] / np.maximum(rad[ids[grow]], 1e-6)[:, None]
-            dst[ids[grow]] += amount * (c + unit * reach[grow, None] - dst[ids[grow]])
+            out = c + unit[grow] * (reach - own)[grow, None]
+            dst[ids[grow]] += amount * (out - dst[ids[grow]])
 
     def render(self, landmarks: np.ndarray) -> np.ndarray:
         """One frame: target landmarks (478, 2|3) pixels -> (H, W, 3) uint8 RGB."""
@@ -445,11 +479,13 @@ class Renderer:
         mapx/mapy are (h, w) float32 source positions for the region's pixels (None when nothing
         moved); pixels outside the region are the source pixels themselves.
         """
-        t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        lm = np.asarray(landmarks, dtype=np.float64)
+        t = lm[:, :2]
         dst, head = self.target_vertices(t)
         moved_v = np.hypot(*(dst - self.src).T) > self.config.move_eps
         moved_t = moved_v[self.tris].any(1)
-        mt = self.tris[moved_t]
+        order = self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None)
+        mt = self.tris[order][moved_t[order]]
         if not len(mt):
             return Region(0, 0, 0, 0), None, None, dst, head
         region = points_region(dst[np.unique(mt)], self.W, self.H)
@@ -470,6 +506,19 @@ class Renderer:
         if step > 1 and lips is not None:
             _paste_map(mx, my, region, lips, dst, self.src, mt, 1)
         return region, mx, my, dst, head
+
+    def paint_order(self, depth: np.ndarray | None = None) -> np.ndarray:
+        """Indices into ``tris`` in the order they are rasterised (later ones win where triangles
+        overlap in the target): the support mesh first (it lies behind the face), then the face's
+        triangles from far to near by the mean depth of their vertices (``depth`` (478,) target z,
+        smaller = nearer the camera; the portrait's own when None). A face turned in its photo
+        overlaps itself (the far cheek behind the nose); drawn in index order, hidden triangles
+        could land on top of the nose and tear it (painter's algorithm: Newell, Newell & Sancha 1972)."""
+        z = self.depth if depth is None else np.asarray(depth, np.float64)
+        if z is None or not np.isfinite(z).all():
+            return self._index_order
+        far_first = np.argsort(-z[self.tris[: self.n_inner_tris]].mean(1), kind="stable")
+        return np.concatenate([self._outer_ids, far_first])
 
     def lips_window(self, dst: np.ndarray) -> Region | None:
         """Where the map is evaluated exactly (every pixel) for mesh vertices ``dst`` (V, 2): the
