@@ -144,6 +144,7 @@ def section_identity(imgs: dict[str, np.ndarray]) -> None:
 
 
 def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
+    from thinkdraw.eval.head_motion import torso_and_hair_motion
     from thinkdraw.eval.streaks import band_mask, streakiness
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
@@ -173,23 +174,9 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
         p = analyze_portrait(img)
         rig, r = Rig(p), Renderer(img, p)
         for ch, v in (("pitch", 20.0), ("pitch", -20.0), ("yaw", 20.0), ("yaw", -20.0), ("roll", 10.0)):
-            torso, hair = _torso_and_hair_motion(r, p.landmarks, rig.forward({ch: v})[0][:, :2])
+            torso, hair = torso_and_hair_motion(r, p.landmarks, rig.forward({ch: v})[0][:, :2])
             print(f"| {name} | {ch} {v:+.0f}° | {torso.mean():.2f} ({torso.max():.1f}) | {hair.mean():.1f} |")
     print()
-
-
-def _torso_and_hair_motion(r, lm: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-    """Backward-map displacement (px) of a render's torso and hair pixels (see section_head_turn)."""
-    region, mx, my, _, _ = r.maps(target)
-    d = np.zeros((r.H, r.W))
-    yy, xx = np.mgrid[region.y0 : region.y1, region.x0 : region.x1]
-    d[region.slices()] = np.hypot(mx - xx, my - yy)
-    chin, top = lm[152, :2], lm[10, :2]
-    fh = float(np.linalg.norm(chin - top))
-    Y, X = np.mgrid[0 : r.H, 0 : r.W]
-    torso = (Y > chin[1] + 0.45 * fh) & (np.abs(X - chin[0]) < fh)
-    hair = (Y < top[1] - 0.05 * fh) & (Y > top[1] - 0.25 * fh) & (np.abs(X - top[0]) < 0.3 * fh)
-    return d[torso], d[hair]
 
 
 def _sequence(rig, n: int, head: bool) -> np.ndarray:

@@ -159,19 +159,12 @@ def test_head_motion_moves_the_hair_and_leaves_the_torso(renderer, astronaut, mo
     was dragged 3-4 px on average, up to 9, before)."""
     from thinkdraw.face.rig import Rig
 
-    lm = _lm(astronaut)
-    region, mx, my, _, _ = renderer.maps(Rig(astronaut[1]).forward(motion)[0][:, :2])
-    d = np.zeros(astronaut[0].shape[:2])
-    yy, xx = np.mgrid[region.y0 : region.y1, region.x0 : region.x1]
-    d[region.slices()] = np.hypot(mx - xx, my - yy)
-    chin, top = lm[M.CHIN, :2], lm[M.FOREHEAD, :2]
-    fh = float(np.linalg.norm(chin - top))
-    Y, X = np.mgrid[0 : d.shape[0], 0 : d.shape[1]]
-    torso = (Y > chin[1] + 0.45 * fh) & (np.abs(X - chin[0]) < fh)
-    hair = (Y < top[1] - 0.05 * fh) & (Y > top[1] - 0.25 * fh) & (np.abs(X - top[0]) < 0.3 * fh)
-    assert torso.sum() > 10_000 and hair.sum() > 500
-    assert d[hair].mean() > 10.0
-    assert d[torso].mean() < 0.5 and np.percentile(d[torso], 99) < 2.0
+    from thinkdraw.eval.head_motion import torso_and_hair_motion
+
+    torso, hair = torso_and_hair_motion(renderer, _lm(astronaut), Rig(astronaut[1]).forward(motion)[0][:, :2])
+    assert torso.size > 10_000 and hair.size > 500
+    assert hair.mean() > 10.0
+    assert torso.mean() < 0.5 and np.percentile(torso, 99) < 2.0
 
 
 @pytest.mark.parametrize("turn", [5.0, -5.0])

@@ -109,12 +109,8 @@ def _below_weight(ang: np.ndarray, lm: np.ndarray) -> np.ndarray:
     """(n,) directions (radians, image frame) -> cos^2 of their angle from the face's down axis
     (perpendicular to the line between the eye corners, towards the chin), 0 above the horizontal:
     how much a support point in that direction lies over the neck and torso rather than the head."""
-    across = lm[M.LEFT_EYE_CORNERS[0], :2] - lm[M.RIGHT_EYE_CORNERS[0], :2]
-    down = np.array([-across[1], across[0]])
-    if np.dot(down, lm[M.CHIN, :2] - lm[M.RIGHT_EYE_CORNERS[0], :2]) < 0:
-        down = -down
-    down = down / max(float(np.linalg.norm(down)), 1e-9)
-    c = np.cos(ang) * down[0] + np.sin(ang) * down[1]
+    _, up = WR.eye_axes(lm)
+    c = -(np.cos(ang) * up[0] + np.sin(ang) * up[1])
     return np.clip(c, 0.0, 1.0) ** 2
 
 

@@ -249,7 +249,7 @@ CROW_DARKEN = 0.22  # multiplicative darkening on a line's centre at full streng
 CROW_ANGLES = (-28.0, -8.0, 12.0)  # line directions (degrees from the eye's outward axis, + = down)
 
 
-def _eye_axes(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def eye_axes(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (across: image-left canthus -> image-right canthus, up: toward the forehead)."""
     across = lm[OUTER_CANTHI[1], :2] - lm[OUTER_CANTHI[0], :2]
     across = across / max(float(np.linalg.norm(across)), 1e-6)
@@ -260,7 +260,7 @@ def _eye_axes(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def cheek_rise(lm: np.ndarray, ipd: float) -> float:
     """Height of the cheek surface below each eye relative to its outer corner (IPDs, up > 0),
     averaged over both sides. ``lm``: (N, >=2) pixels. Compare values of one face only."""
-    _, up = _eye_axes(lm)
+    _, up = eye_axes(lm)
     h = [float(((lm[list(c), :2] - lm[k, :2]) @ up).mean()) for k, c in zip(OUTER_CANTHI, CHEEK_POINTS)]
     return float(np.mean(h)) / max(ipd, 1e-6)
 
@@ -281,7 +281,7 @@ def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, i
     gain = np.ones((h, w), np.float32)
     if strength <= 0.0:
         return gain
-    across, up = _eye_axes(lm)
+    across, up = eye_axes(lm)
     py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     length, sig = 0.2 * ipd, max(0.011 * ipd, 0.6)
     dark = np.zeros((h, w), np.float32)
