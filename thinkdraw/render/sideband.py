@@ -34,6 +34,7 @@ from scipy.sparse.csgraph import shortest_path
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import Similarity
 from thinkdraw.render.raster import Region, affine_maps, hull_mask, normalized_blur, points_region, vertex_map
+from thinkdraw.render.wrinkles import OUTER_CANTHI, eye_axes
 
 BAND_RINGS = 2  # rings of mesh vertices (from the outline inwards) that may be refilled; the next ring pivots
 MAG_START, MAG_FULL = 2.0, 4.0  # a band vertex's largest triangle magnification where the fill starts / is full
@@ -111,12 +112,9 @@ def _skin_plate(image: np.ndarray, lm: np.ndarray, ipd: float) -> tuple[np.ndarr
 def eye_frame(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Face-centred frame of face-mesh pixels ``lm`` (>= N_MESH, 2): the eye-line midpoint (2,), the
     unit axis across the face towards image right (2,) and the unit axis down the face (2,)."""
-    a, b = lm[33], lm[263]
-    across = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
-    down = np.array([-across[1], across[0]])
-    if down[1] < 0:
-        down = -down
-    return (a + b) / 2.0, across, down
+    across, up = eye_axes(lm)
+    down = -up if up[1] <= 0 else up  # image-down even for a face rolled past 90 degrees
+    return (lm[OUTER_CANTHI[0], :2] + lm[OUTER_CANTHI[1], :2]) / 2.0, across, down
 
 
 def build_side_band(image: np.ndarray, landmarks: np.ndarray, ipd: float) -> SideBand:
