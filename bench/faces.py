@@ -12,7 +12,9 @@ Prints markdown:
 5. the eyeball under a gazing iris (the clean plate): what is left of the old iris in the
    painted-out disk, now and with the Telea fill to LIMBUS that it replaced;
 6. faces turned in their photo: how far a small head turn pushes the face outline out past where
-   the rig puts it (the band beyond the outline holds the nose there: pushed, it ghosts).
+   the rig puts it (the band beyond the outline holds the nose there: pushed, it ghosts);
+7. toothy smiles closed (neutral, sad): the shadow left beside the lip corners (the smile's creases
+   carried along read as a dark bracket), against the same measure on the unsmiling photos.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -224,9 +226,47 @@ def section_turned(faces) -> None:
     print(f"\nFrontal faces: at most {frontal_max:.1f} px over the four turns (a turn's own silhouette).\n")
 
 
+def section_corners(faces) -> None:
+    from thinkdraw.eval.corners import corner_shadow
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.cli import emotion_params
+    from thinkdraw.render.warp import Renderer
+
+    print("## Toothy smiles closed: shadow beside the lip corners\n")
+    print("Mean shadow depth / dark share of the skin 0.02-0.15 IPD beside each lip corner, relative to the "
+          f"skin 0.15-0.30 IPD out (`thinkdraw/eval/corners.py`); frontal faces (|yaw| < {FRONTAL_YAW:.0f}) "
+          "whose photo shows teeth (own AU25 >= 0.5).\n")
+    print("| face | photo (smiling) | neutral | very sad |")
+    print("|---|---|---|---|")
+    sad = emotion_params("very sad")
+    rows, plain = [], []
+    for f in _progress(faces, "corners"):
+        if abs(f.yaw) >= FRONTAL_YAW:
+            continue
+        p = analyze_portrait(f.image)
+        rig = Rig(p)
+        if rig.own_aus.get("AU25", 0.0) < 0.5:
+            plain.append(corner_shadow(f.image, p.landmarks)[0])
+            continue
+        r = Renderer(f.image, p)
+        vals = [corner_shadow(f.image, p.landmarks)]
+        for params in ({}, sad):
+            t = rig.forward(params)[0]
+            vals.append(corner_shadow(r.render(t), t))
+        rows.append(vals)
+        print(f"| {f.name} | " + " | ".join(f"{d:.3f} / {s:.2f}" for d, s in vals) + " |")
+    if rows:
+        m = np.array([[d for d, _ in v] for v in rows]).mean(0)
+        print(f"| **mean depth** | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} |")
+    if plain:
+        print(f"\nThe same on the {len(plain)} frontal photos without teeth, as they are: depth {np.mean(plain):.3f} "
+              f"(range {min(plain):.3f}-{max(plain):.3f}).\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -245,6 +285,8 @@ def main() -> int:
         section_eyes(faces)
     if args.only in (None, "turned"):
         section_turned(faces)
+    if args.only in (None, "corners"):
+        section_corners(faces)
     return 0
 
 

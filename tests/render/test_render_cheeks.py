@@ -101,3 +101,46 @@ def test_degenerate_landmarks_give_no_smile_limit_and_no_warnings(astronaut):
         warnings.simplefilter("error")
         r = Renderer(astronaut[0], np.zeros((478, 3)))
     assert r.own_smile == float("inf")
+
+
+def _creased(astronaut) -> np.ndarray:
+    """The astronaut with a deep smile crease drawn beside each lip corner, out and up."""
+    img, portrait = astronaut
+    lm = _lm(astronaut)
+    s = ipd(portrait.landmarks)
+    mid = (lm[61] + lm[291]) / 2
+    out = img.copy()
+    for ci in (61, 291):
+        u = (lm[ci] - mid) / np.linalg.norm(lm[ci] - mid)
+        a, b = lm[ci] + u * 0.02 * s, lm[ci] + u * 0.10 * s + np.array([0.0, -0.06 * s])
+        cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), (70, 45, 40), 2, cv2.LINE_AA)
+    return out
+
+
+def test_creases_beside_the_lip_corners_fade_when_the_smile_is_removed(astronaut):
+    """Closed and narrowed back (her neutralised face), a toothy smile's corner creases were carried
+    along and read as a dark bracket beside each corner; the smile-free plate covers the skin just
+    outside each corner too. A kept smile keeps them: they are the photo's."""
+    from thinkdraw.eval.corners import corner_shadow
+    from thinkdraw.face.rig import Rig
+
+    img, portrait = astronaut
+    creased = _creased(astronaut)
+    r = Renderer(creased, portrait)
+    lm = _lm(astronaut)
+    src_depth = corner_shadow(creased, lm)[0]
+    assert src_depth > 1.5 * corner_shadow(img, lm)[0]  # the drawn creases are there to measure
+    t = Rig(portrait).forward({})[0]
+    assert corner_shadow(r.render(t), t)[0] < 0.5 * src_depth  # 0.35 of it now, 0.71 carried along
+    assert corner_shadow(r.render(lm), lm)[0] == pytest.approx(src_depth)
+
+
+def test_corner_shadow_is_zero_on_even_skin_and_grows_with_a_crease(astronaut):
+    from thinkdraw.eval.corners import corner_shadow
+
+    lm = _lm(astronaut)
+    flat = np.full_like(astronaut[0], 180)
+    assert corner_shadow(flat, lm) == (0.0, 0.0)
+    depth, share = corner_shadow(_creased((flat, astronaut[1])), lm)
+    assert 0.02 < depth < 0.5 and 0.05 < share < 0.6
+    assert corner_shadow(flat[:3, :3], lm) == (0.0, 0.0)  # corners outside the frame: nothing to measure

@@ -152,3 +152,26 @@ def test_lips_box_is_warped_exactly_not_on_the_lattice(astronaut):
     assert np.allclose(box(mx, region), box(ex, region), atol=1e-3)
     assert np.allclose(box(my, region), box(ey, region), atol=1e-3)
     assert not np.allclose(mx, ex, atol=1e-3)  # outside it the lattice is kept (map_step=2's speed)
+
+
+def test_closing_a_smile_leaves_no_edge_at_its_window(astronaut):
+    """The painted-shut mouth is sampled as the frame samples the portrait (prefiltered where the
+    closing lips squeeze it) and only where it was painted. Pasted over its whole window, its plain
+    bilinear samples beside the frame's filtered ones drew the window's rectangle (up to 10 levels
+    along its edge on these frowns and pressed lips)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.raster import points_region
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait = astronaut
+    rig, r = Rig(portrait), Renderer(img, portrait)
+    unsealed = Renderer(img, portrait)
+    unsealed.mouth_clean = None  # the frame as it is without the closed-over mouth
+    for params in ({"AU15": 1.0}, {"AU17": 1.0, "AU24": 1.0}, {"AU23": 1.0}):
+        t = rig.forward(params)[0]
+        on, off = r.render(t), unsealed.render(t)
+        assert np.any(on != off)  # the mouth was closed over
+        win = points_region(t[list(M.LIPS_OUTER), :2], r.W, r.H, pad=int(0.08 * r.ipd) + 2)
+        d = np.abs(on.astype(int) - off.astype(int)).max(2)[win.slices()]
+        edge = np.concatenate([d[:2].ravel(), d[-2:].ravel(), d[:, :2].ravel(), d[:, -2:].ravel()])
+        assert edge.max() <= 1, params

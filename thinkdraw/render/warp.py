@@ -76,10 +76,20 @@ class RenderConfig:
     cheek_sigma_ipd: float = 0.15  # low-pass scale of the cheek plate (IPDs): removes folds and bulges
     cheek_texture: float = 0.7  # amplitude kept of the fine skin texture (below ~0.02 IPD) in the plate
     cheek_edge: float = 40.0  # deviation from the low-pass (0-255) above which a structure is kept, gone by 2x
+    commissure_ipd: float = 0.1  # the smile-free plate also covers this far (IPDs, then fading) around each lip corner outside the lips
 
 
 SUBNASALE = 2
 """MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
+
+
+@dataclass
+class _MouthSeal:
+    """A toothy photo's open mouth painted shut (Renderer._build_mouth_clean), over a window."""
+
+    win: Region  # source pixels the plate covers
+    levels: MipLevels  # the painted window (levels.plate, (h, w, 3) uint8) and its prefiltered copies
+    mask: np.ndarray  # (h, w) float32 in [0, 1]: where it was painted, feathered
 
 
 def _window_map(win: Region, region: Region, mx: np.ndarray | None,
@@ -329,9 +339,10 @@ class Renderer:
         self.lids = [E.build_lid(img, lm, up, lo, brow, self.ipd) for up, lo, brow in
                      ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_BROW_LOWER))]
 
-    def _build_mouth_clean(self) -> np.ndarray:
-        """The portrait with its open mouth's interior (teeth, dark corners) painted with lip: each
-        column of the opening blends from the upper lip's colour into the lower lip's."""
+    def _build_mouth_clean(self) -> _MouthSeal:
+        """The portrait's open mouth painted shut, over a window around the lips: its interior
+        (teeth, dark corners) painted with lip, each column of the opening blending from the upper
+        lip's colour into the lower lip's; with the painted pixels' feathered mask."""
         lm = self.landmarks
         win = points_region(lm[list(M.LIPS_OUTER)], self.W, self.H, pad=int(0.1 * self.ipd) + 3)
         py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
@@ -356,9 +367,9 @@ class Renderer:
         ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * e + 1, 2 * e + 1))
         mask = cv2.dilate(mask, ring)
         fill = _fill_columns(f, mask > 0, max(1.0, 0.03 * self.ipd))
-        clean = self.image.copy()
-        clean[win.slices()] = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
-        return clean
+        plate = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
+        feathered = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
+        return _MouthSeal(win, MipLevels(plate), feathered)
 
     def _sclera_colour(self) -> np.ndarray | None:
         lm = self.landmarks
@@ -640,6 +651,7 @@ class Renderer:
         keep = 1.0 - cv2.GaussianBlur(excl.astype(np.float32), (0, 0), feather)
         cheek = cv2.GaussianBlur(hull.astype(np.float32), (0, 0), feather) * keep
         mask = np.clip(np.maximum(band * np.clip(keep * 1.5, 0, 1), cheek), 0.0, 1.0)
+        corners = self._commissure_mask(px, py, off)
         patch = self.image[win.slices()].astype(np.float32)
         skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
         sig_big = max(self.config.cheek_sigma_ipd * ipd, 1.5)
@@ -648,9 +660,29 @@ class Renderer:
         plate = np.clip(low + self.config.cheek_texture * (patch - small), 0, 255)
         # strong local structures (glasses rims, hair strands, moles) are no smile folds: keep them
         dev = np.abs(small - low).max(2)
-        keep_edges = np.clip(1.0 - (dev - self.config.cheek_edge) / self.config.cheek_edge, 0.0, 1.0)
+        c_edge = self.config.cheek_edge
+        keep_edges = np.clip(1.0 - (dev - c_edge) / c_edge, 0.0, 1.0)
         mask *= cv2.GaussianBlur(keep_edges, (0, 0), max(0.02 * ipd, 0.6))
+        # at the lip corners a smile's crease is itself the strongest structure: no edge is kept there
+        mask = np.maximum(mask, corners)
         self.fold_plate = np.dstack([plate, mask]).astype(np.float32)
+
+    def _commissure_mask(self, px: np.ndarray, py: np.ndarray, off: np.ndarray) -> np.ndarray:
+        """(h, w) float32 in [0, 1]: the skin just lateral to each lip corner, outside the lips.
+
+        A smile creases it (the commissure's dimple and the lower end of the nasolabial furrow:
+        FACS AU12 appearance changes, Ekman, Friesen & Hager 2002). When the mouth narrows back, the
+        warp draws those creases out along the new, narrower lips as a dark bracket on each side;
+        the smile-free plate replaces them. Flat to ``commissure_ipd`` from the corner, then a
+        Gaussian fade; 1-2 px feather at the lips' outline so the lips stay."""
+        lm = self.landmarks
+        r = max(self.config.commissure_ipd * self.ipd, 1.0)
+        corners = np.zeros(px.shape, np.float32)
+        for ci in M.MOUTH_CORNERS:
+            d = np.hypot(px - lm[ci, 0], py - lm[ci, 1])
+            corners = np.maximum(corners, np.exp(-(np.maximum(d - r, 0.0) / (0.5 * r)) ** 2))
+        lips = hull_mask(px.shape, lm[list(M.LIPS_OUTER), :2] - off).astype(np.float32)
+        return corners * (1.0 - np.clip(cv2.GaussianBlur(lips, (0, 0), 1.0) * 2.0, 0.0, 1.0))
 
     def _soften_folds(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
                       mx: np.ndarray | None, my: np.ndarray | None) -> None:
@@ -717,9 +749,15 @@ class Renderer:
         win = points_region(lips, self.W, self.H, pad=int(0.08 * self.ipd) + 2)
         if win.empty:
             return
-        clean, _, _ = self._warp_plate(self.mouth_clean, win, region, mx, my)
+        seal = self.mouth_clean
+        gx, gy = _window_map(win, region, mx, my)
+        gx, gy = gx - float(seal.win.x0), gy - float(seal.win.y0)
+        # sampled as the frame samples the portrait (prefiltered where the closing lips squeeze it),
+        # and only where something was painted: elsewhere the frame's own pixels stay, no window edge
+        clean = remap_filtered(seal.levels.plate, gx, gy, seal.levels, max(self.config.map_step, 2))
+        a = closing * cv2.remap(seal.mask, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         cur = out[win.slices()].astype(np.float32)
-        cur += closing * (clean.astype(np.float32) - cur)
+        cur += a[..., None] * (clean.astype(np.float32) - cur)
         self._tone_lower_lip(cur, t, win, closing)
         out[win.slices()] = np.clip(cur + 0.5, 0, 255).astype(np.uint8)
         MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip, self.ipd * head.scale, closing)

@@ -1,0 +1,55 @@
+"""How dark the skin just lateral to the lip corners is: a smile's creases left behind.
+
+A toothy smile creases the skin at each lip corner (the commissure's dimple and the lower end of
+the nasolabial furrow). When a render closes that mouth and narrows it back, those creases, if they
+are carried along, read as a dark bracket beside each corner. This measures the shadow there,
+relative to the skin a little further out, on any frame and its (478, 2|3) landmarks.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from thinkdraw.face import mesh as M
+
+NEAR_IPD = (0.02, 0.15)  # distances from a lip corner (IPDs) of the measured skin
+REF_IPD = (0.15, 0.30)  # distances of the reference skin
+DARK = 0.85  # a pixel darker than this fraction of the reference counts as shadow
+
+
+def corner_shadow(frame: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
+    """(mean shadow depth, dark share) over both corners of ``frame`` (H, W, 3) uint8 at
+    ``landmarks`` (478, 2|3) pixels. Depth: mean of max(0, 1 - lum / ref) over the skin 0.02-0.15
+    IPD lateral of each corner, outside the lips; ref: the median luminance 0.15-0.30 IPD out. Dark
+    share: the fraction of that skin darker than DARK x ref. 0 / 0 for even skin."""
+    lm = np.asarray(landmarks, np.float64)[:, :2]
+    ipd = float(np.linalg.norm(lm[M.LEFT_IRIS[0]] - lm[M.RIGHT_IRIS[0]]))
+    H, W = frame.shape[:2]
+    mid = lm[list(M.MOUTH_CORNERS)].mean(0)
+    r = REF_IPD[1] * ipd
+    depth, share = [], []
+    for ci in M.MOUTH_CORNERS:
+        c = lm[ci]
+        x0, y0 = max(int(c[0] - r) - 1, 0), max(int(c[1] - r) - 1, 0)
+        x1, y1 = min(int(c[0] + r) + 2, W), min(int(c[1] + r) + 2, H)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            continue
+        py, px = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        lips = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(lips, [np.round(lm[list(M.LIPS_OUTER)] - (x0, y0)).astype(np.int32)], 1)
+        skin = cv2.dilate(lips, np.ones((5, 5), np.uint8)) == 0
+        u = (c - mid) / max(float(np.linalg.norm(c - mid)), 1e-6)
+        d = np.hypot(px - c[0], py - c[1])
+        lateral = (px - c[0]) * u[0] + (py - c[1]) * u[1] >= -0.02 * ipd
+        near = skin & lateral & (d >= NEAR_IPD[0] * ipd) & (d <= NEAR_IPD[1] * ipd)
+        ref_px = skin & lateral & (d > REF_IPD[0] * ipd) & (d <= r)
+        if near.sum() < 4 or ref_px.sum() < 4:
+            continue
+        lum = frame[y0:y1, x0:x1].astype(np.float64).mean(2)
+        ref = max(float(np.median(lum[ref_px])), 1.0)
+        depth.append(float(np.clip(1.0 - lum[near] / ref, 0.0, 1.0).mean()))
+        share.append(float((lum[near] < DARK * ref).mean()))
+    if not depth:
+        return 0.0, 0.0
+    return float(np.mean(depth)), float(np.mean(share))
