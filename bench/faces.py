@@ -226,8 +226,9 @@ def section_turned(faces) -> None:
     print(f"\nFrontal faces: at most {frontal_max:.1f} px over the four turns (a turn's own silhouette).\n")
 
 
-def section_corners(faces) -> None:
+def section_corners(frontal) -> None:
     from thinkdraw.eval.corners import corner_shadow
+    from thinkdraw.eval.fer_judge import STILL_PROMPTS
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
     from thinkdraw.render.cli import emotion_params
@@ -239,11 +240,9 @@ def section_corners(faces) -> None:
           "whose photo shows teeth (own AU25 >= 0.5).\n")
     print("| face | photo (smiling) | neutral | very sad |")
     print("|---|---|---|---|")
-    sad = emotion_params("very sad")
+    sad = emotion_params(STILL_PROMPTS["sadness"])
     rows, plain = [], []
-    for f in _progress(faces, "corners"):
-        if abs(f.yaw) >= FRONTAL_YAW:
-            continue
+    for f in _progress(frontal, "corners"):
         p = analyze_portrait(f.image)
         rig = Rig(p)
         if rig.own_aus.get("AU25", 0.0) < 0.5:
@@ -286,7 +285,7 @@ def main() -> int:
     if args.only in (None, "turned"):
         section_turned(faces)
     if args.only in (None, "corners"):
-        section_corners(faces)
+        section_corners(frontal)
     return 0
 
 

@@ -651,7 +651,6 @@ class Renderer:
         keep = 1.0 - cv2.GaussianBlur(excl.astype(np.float32), (0, 0), feather)
         cheek = cv2.GaussianBlur(hull.astype(np.float32), (0, 0), feather) * keep
         mask = np.clip(np.maximum(band * np.clip(keep * 1.5, 0, 1), cheek), 0.0, 1.0)
-        corners = self._commissure_mask(px, py, off)
         patch = self.image[win.slices()].astype(np.float32)
         skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
         sig_big = max(self.config.cheek_sigma_ipd * ipd, 1.5)
@@ -660,11 +659,10 @@ class Renderer:
         plate = np.clip(low + self.config.cheek_texture * (patch - small), 0, 255)
         # strong local structures (glasses rims, hair strands, moles) are no smile folds: keep them
         dev = np.abs(small - low).max(2)
-        c_edge = self.config.cheek_edge
-        keep_edges = np.clip(1.0 - (dev - c_edge) / c_edge, 0.0, 1.0)
+        keep_edges = np.clip(1.0 - (dev - self.config.cheek_edge) / self.config.cheek_edge, 0.0, 1.0)
         mask *= cv2.GaussianBlur(keep_edges, (0, 0), max(0.02 * ipd, 0.6))
         # at the lip corners a smile's crease is itself the strongest structure: no edge is kept there
-        mask = np.maximum(mask, corners)
+        mask = np.maximum(mask, self._commissure_mask(px, py, off))
         self.fold_plate = np.dstack([plate, mask]).astype(np.float32)
 
     def _commissure_mask(self, px: np.ndarray, py: np.ndarray, off: np.ndarray) -> np.ndarray:
