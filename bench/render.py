@@ -144,7 +144,7 @@ def section_identity(imgs: dict[str, np.ndarray]) -> None:
 
 
 def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
-    from thinkdraw.eval.head_motion import torso_and_hair_motion
+    from thinkdraw.eval.head_motion import torso_and_hair_motion, under_chin_follow
     from thinkdraw.eval.streaks import band_mask, streakiness
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
@@ -153,10 +153,12 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
     print("## Head turns: streaks in the stretched side band (|d/dy| / |d/dx| inside it; skin ~1)\n")
     print("| portrait | side gates (left, right) | yaw | without fill | with fill |")
     print("|---|---|---|---|---|")
+    setups = {}
     for name in ("astronaut", "grace_hopper"):
-        img = imgs[name]
-        p = analyze_portrait(img)
-        rig, r, plain = Rig(p), Renderer(img, p), Renderer(img, p, RenderConfig(side_fill=False))
+        p = analyze_portrait(imgs[name])
+        setups[name] = (p, Rig(p), Renderer(imgs[name], p))
+    for name, (p, rig, r) in setups.items():
+        plain = Renderer(imgs[name], p, RenderConfig(side_fill=False))
         gates = ", ".join(f"{g:.2f}" for g in r.side_band.gates)
         for yaw in (-20.0, -12.0, 12.0, 20.0):
             lm = rig.forward({"yaw": yaw})[0]
@@ -169,13 +171,21 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
           "sideways. Hair: a band 0.05-0.25 face heights above the forehead top.\n")
     print("| portrait | motion | torso mean (max) | hair mean |")
     print("|---|---|---|---|")
-    for name in ("astronaut", "grace_hopper"):
-        img = imgs[name]
-        p = analyze_portrait(img)
-        rig, r = Rig(p), Renderer(img, p)
+    for name, (p, rig, r) in setups.items():
         for ch, v in (("pitch", 20.0), ("pitch", -20.0), ("yaw", 20.0), ("yaw", -20.0), ("roll", 10.0)):
             torso, hair = torso_and_hair_motion(r, p.landmarks, rig.forward({ch: v})[0][:, :2])
             print(f"| {name} | {ch} {v:+.0f}° | {torso.mean():.2f} ({torso.max():.1f}) | {hair.mean():.1f} |")
+    print()
+    print("## Jaw drop: the skin under the chin moves with it (`eval.head_motion.under_chin_follow`)\n")
+    print("Mean vertical backward-map motion of the pixels 0.05-0.2 IPD under the target chin point, as a "
+          "fraction of the chin point's own motion (1 = carried, ~0 = squeezed against a still neck band).\n")
+    print("| portrait | AU | chin carried (default) | chin_carry=(0, 0) |")
+    print("|---|---|---|---|")
+    for name, (p, rig, r) in setups.items():
+        still = Renderer(imgs[name], p, RenderConfig(chin_carry=(0.0, 0.0)))
+        for au in ("AU26", "AU27", "AU17"):
+            t = rig.forward({au: 1.0})[0]
+            print(f"| {name} | {au} 1.0 | {under_chin_follow(r, t):.2f} | {under_chin_follow(still, t):.2f} |")
     print()
 
 

@@ -29,16 +29,32 @@ def test_identity_render_is_the_source(renderer, astronaut):
     assert np.array_equal(out, img)
 
 
+def _changed(out: np.ndarray, img: np.ndarray) -> np.ndarray:
+    return np.any(out != img, axis=2)
+
+
 def test_background_still_under_expression(renderer, astronaut):
+    """Expressions never move the background; a jaw drop moves only the neck straight below the
+    chin, and not past the outer support ring (the torso)."""
     img, lm = astronaut[0], _lm(astronaut)
-    out = renderer.render(close_eyes(jaw_drop(smile(lm))))
     x0, y0, x1, y1 = astronaut[1].box
     pad = 0.4 * (x1 - x0)
     far = np.ones(img.shape[:2], bool)
     far[int(max(y0 - pad, 0)) : int(y1 + pad), int(max(x0 - pad, 0)) : int(x1 + pad)] = False
     assert far.sum() > 50_000
-    assert np.array_equal(out[far], img[far])
-    assert not np.array_equal(out, img)  # the face did change
+    out = renderer.render(close_eyes(smile(lm)))
+    assert not _changed(out, img)[far].any()
+    assert _changed(out, img).any()  # the face did change
+
+    out = renderer.render(close_eyes(jaw_drop(smile(lm))))
+    Y, X = np.mgrid[0 : img.shape[0], 0 : img.shape[1]]
+    neck = (Y > y1) & (X > x0) & (X < x1)
+    assert not _changed(out, img)[far & ~neck].any()
+    ring = renderer.src[renderer.n_face :][renderer.on_ring]  # rest positions of the support rings
+    below_chin = ring[np.abs(ring[:, 0] - lm[M.CHIN, 0]) < 0.25 * (x1 - x0)]
+    torso = Y > below_chin[:, 1].max() + 1.0
+    assert torso.sum() > 10_000 and not _changed(out, img)[torso].any()
+    assert _changed(out, img)[neck & far].any()  # the neck band did take up the jaw's motion
 
 
 def _signed_areas(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
@@ -47,18 +63,39 @@ def _signed_areas(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
 
 
 def test_a_dropping_chin_compresses_the_neck_never_folds_it(grace):
-    """grace's chin drops 35-55 px at full AU27, past the first support ring: the neck band must
-    compress, not turn inside out (a folded band leaves unmapped pixels: a stepped dark seam)."""
+    """grace's chin drops 35-55 px at full AU27, past the first support ring when that ring stays:
+    the neck band must compress, not turn inside out (a folded band leaves unmapped pixels: a
+    stepped dark seam). With the chin carry the ring moves down too and the band never folds."""
     from thinkdraw.render.warp import Renderer, RenderConfig
 
     img, portrait, rig = grace
     t = rig.forward({"AU27": 1.0})[0]
-    for gap, folds in ((0.0, True), (RenderConfig().support_min_gap, False)):
-        r = Renderer(img, portrait, RenderConfig(support_min_gap=gap, glasses=False))
+    still = (0.0, 0.0)
+    for cfg, folds in ((RenderConfig(support_min_gap=0.0, chin_carry=still, glasses=False), True),
+                       (RenderConfig(chin_carry=still, glasses=False), False),
+                       (RenderConfig(support_min_gap=0.0, glasses=False), False),
+                       (RenderConfig(glasses=False), False)):
+        r = Renderer(img, portrait, cfg)
         outer = r.tris[r.n_inner_tris :]
         dst, _ = r.target_vertices(t)
         flipped = np.sign(_signed_areas(dst, outer)) != np.sign(_signed_areas(r.src, outer))
-        assert flipped.any() == folds
+        assert flipped.any() == folds, cfg
+
+
+@pytest.mark.parametrize("au", ["AU26", "AU27"])
+def test_a_jaw_drop_carries_the_skin_under_the_chin(grace, astronaut, au):
+    """The mesh's chin point sits above the chin's edge: the skin just under it must move down with
+    it (the chin keeps its shape and its edge moves), not be squeezed against a still neck band
+    (which left the edge where it was and the chin's underside a thin dark line)."""
+    from thinkdraw.eval.head_motion import under_chin_follow
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    for img, portrait in ((grace[0], grace[1]), astronaut):
+        t = Rig(portrait).forward({au: 1.0})[0]
+        carried = under_chin_follow(Renderer(img, portrait, RenderConfig(glasses=False)), t)
+        squeezed = under_chin_follow(Renderer(img, portrait, RenderConfig(glasses=False, chin_carry=(0.0, 0.0))), t)
+        assert carried > 0.7 and squeezed < 0.45, (carried, squeezed)
 
 
 def _inner_lip_mask(lm: np.ndarray, shape) -> np.ndarray:

@@ -55,6 +55,7 @@ class RenderConfig:
     ring_scales: tuple[float, ...] = (1.3, 1.85)  # support rings, multiples of the face-oval radius
     ring_follow: tuple[float, ...] = (1.0, 0.45)  # fraction of the head's rigid motion each ring follows
     ring_follow_below: tuple[float, ...] = (0.6, 0.0)  # the same straight below the face (neck, collar, shoulders: the torso stays), blended to ring_follow by cos^2 of the angle from the face's down axis
+    chin_carry: tuple[float, ...] = (0.75, 0.0)  # fraction of the face outline's own motion (jaw drop, chin raise; not the head's) each ring follows straight below the face, cos^2 blend to 0 at the sides: the chin and the skin under its landmarks move together, the neck band out to the next ring takes up the motion. Below (1 - g) / (1 - support_min_gap), g = this ring's rest gap over the next one's (0.35), so a pushed ring never passes the next
     ring_points: int = 28  # points per support ring
     border_points: int = 6  # support points per image side (fixed)
     support_min_gap: float = 0.15  # a ring point keeps this fraction of its rest distance outside the face outline (a dropping chin compresses the neck band, never folds it)
@@ -221,11 +222,13 @@ class Renderer:
         rad = np.interp(ang, oang[order], orad[order], period=2 * np.pi)
         margin = 2.0
         below = _below_weight(ang, lm)
-        for s, w, wb in zip(cfg.ring_scales, cfg.ring_follow, cfg.ring_follow_below):
+        carry = []
+        for s, w, wb, wc in zip(cfg.ring_scales, cfg.ring_follow, cfg.ring_follow_below, cfg.chin_carry):
             ring = center + np.stack([np.cos(ang), np.sin(ang)], 1) * (rad * s)[:, None]
             keep = (ring[:, 0] > margin) & (ring[:, 0] < self.W - 1 - margin) & (ring[:, 1] > margin) & (ring[:, 1] < self.H - 1 - margin)
             support.append(ring[keep])
             follow.append((w + (wb - w) * below)[keep])
+            carry.append((wc * below)[keep])
         k = cfg.border_points
         xs = np.linspace(-1.0, self.W, k + 1)
         ys = np.linspace(-1.0, self.H, k + 1)
@@ -235,6 +238,8 @@ class Renderer:
         ])
         support.append(border)
         follow.append(np.zeros(len(border)))
+        carry.append(np.zeros(len(border)))
+        self.carry = np.concatenate(carry)  # (S,) chin_carry per support point
         support_pts = np.concatenate(support)
         self.follow = np.concatenate(follow)
         self.on_ring = np.arange(len(support_pts)) < len(support_pts) - len(border)  # border points never move
@@ -405,19 +410,24 @@ class Renderer:
         head = fit_similarity(self.landmarks[anchors], t[anchors])
         dst = self.src.copy()
         dst[: self.n_face] = t[: self.n_face]
+        src_o = self.landmarks[: self.n_face]
+        rigid_o = np.zeros_like(src_o)
+        gate = 0.0
         if not head.is_identity():
             sup = self.src[self.n_face :]
-            rigid = head.apply(sup) - sup
-            # non-rigid residual of the outline: its motion minus what the rigid fit explains
-            # (only while the head really moves: expressions alone never move the background)
-            src_o = self.landmarks[: self.n_face]
             rigid_o = head.apply(src_o) - src_o
+            # the outline's non-rigid motion reaches the support points only while the head really
+            # moves (expressions alone never move the background), apart from the chin carry below
             gate = float(np.clip((np.abs(rigid_o).max() - 0.5) / 1.5, 0.0, 1.0))
             if gate > 0.0:
                 self._outline_to_silhouette(dst, gate)
+            dst[self.n_face :] = sup + self.follow[:, None] * (head.apply(sup) - sup)
+        # non-rigid residual of the outline: its motion minus what the rigid fit explains; a jaw drop
+        # carries the skin under the chin's landmarks (``carry``), so the chin's edge moves with them
+        k = np.minimum(gate * self.follow + self.carry, 1.0)
+        if k.any():
             resid = (dst[: self.n_face] - src_o) - rigid_o
-            r = gate * self._on_outline(resid)
-            dst[self.n_face :] = sup + self.follow[:, None] * (rigid + r)
+            dst[self.n_face :] += k[:, None] * self._on_outline(resid)
         self._keep_support_outside(dst)
         return dst, head
 
