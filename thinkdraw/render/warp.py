@@ -654,7 +654,8 @@ class Renderer:
         off = np.array([win.x0, win.y0], np.float64)
         hull = hull_mask(px.shape, *(c - off for c in cheeks))
         # kept out of the cheek mask
-        excl = hull_mask(px.shape, *(lm[list(ids)] - off for ids in (M.LIPS_OUTER, M.RIGHT_EYE, M.LEFT_EYE, M.NOSE_HULL)))
+        lips = hull_mask(px.shape, lm[list(M.LIPS_OUTER)] - off)
+        excl = lips | hull_mask(px.shape, *(lm[list(ids)] - off for ids in (M.RIGHT_EYE, M.LEFT_EYE, M.NOSE_HULL)))
         k = 2 * max(1, int(0.05 * ipd)) + 1
         excl = cv2.dilate(excl, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
         feather = max(0.05 * ipd, 1.0)
@@ -672,25 +673,25 @@ class Renderer:
         keep_edges = np.clip(1.0 - (dev - self.config.cheek_edge) / self.config.cheek_edge, 0.0, 1.0)
         mask *= cv2.GaussianBlur(keep_edges, (0, 0), max(0.02 * ipd, 0.6))
         # at the lip corners a smile's crease is itself the strongest structure: no edge is kept there
-        mask = np.maximum(mask, self._commissure_mask(px, py, off))
+        mask = np.maximum(mask, self._commissure_mask(px, py, lips))
         self.fold_plate = np.dstack([plate, mask]).astype(np.float32)
 
-    def _commissure_mask(self, px: np.ndarray, py: np.ndarray, off: np.ndarray) -> np.ndarray:
+    def _commissure_mask(self, px: np.ndarray, py: np.ndarray, lips: np.ndarray) -> np.ndarray:
         """(h, w) float32 in [0, 1]: the skin just lateral to each lip corner, outside the lips.
 
         A smile creases it (the commissure's dimple and the lower end of the nasolabial furrow:
         FACS AU12 appearance changes, Ekman, Friesen & Hager 2002). When the mouth narrows back, the
         warp draws those creases out along the new, narrower lips as a dark bracket on each side;
         the smile-free plate replaces them. Flat to ``commissure_ipd`` from the corner, then a
-        Gaussian fade; 1-2 px feather at the lips' outline so the lips stay."""
+        Gaussian fade; 1-2 px feather at the lips' outline (``lips``: (h, w) uint8 hull of the outer
+        lip contour on the same pixels) so the lips stay."""
         lm = self.landmarks
         r = max(self.config.commissure_ipd * self.ipd, 1.0)
         corners = np.zeros(px.shape, np.float32)
         for ci in M.MOUTH_CORNERS:
             d = np.hypot(px - lm[ci, 0], py - lm[ci, 1])
             corners = np.maximum(corners, np.exp(-(np.maximum(d - r, 0.0) / (0.5 * r)) ** 2))
-        lips = hull_mask(px.shape, lm[list(M.LIPS_OUTER), :2] - off).astype(np.float32)
-        return corners * (1.0 - np.clip(cv2.GaussianBlur(lips, (0, 0), 1.0) * 2.0, 0.0, 1.0))
+        return corners * (1.0 - np.clip(cv2.GaussianBlur(lips.astype(np.float32), (0, 0), 1.0) * 2.0, 0.0, 1.0))
 
     def _soften_folds(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
                       mx: np.ndarray | None, my: np.ndarray | None) -> None:
