@@ -14,7 +14,9 @@ Prints markdown:
 6. faces turned in their photo: how far a small head turn pushes the face outline out past where
    the rig puts it (the band beyond the outline holds the nose there: pushed, it ghosts);
 7. toothy smiles closed (neutral, sad): the shadow left beside the lip corners (the smile's creases
-   carried along read as a dark bracket), against the same measure on the unsmiling photos.
+   carried along read as a dark bracket), against the same measure on the unsmiling photos;
+8. black-and-white photos: colour the renderer draws into them (mouth interior, lip line), with and
+   without the photo's tone curve (thinkdraw/render/tone.py).
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -263,9 +265,39 @@ def section_corners(frontal) -> None:
               f"(range {min(plain):.3f}-{max(plain):.3f}).\n")
 
 
+def section_mono(faces) -> None:
+    from thinkdraw.eval.fer_judge import STILL_PROMPTS
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.cli import emotion_params
+    from thinkdraw.render.tone import fit_tone
+    from thinkdraw.render.warp import Renderer
+
+    mono = [f for f in faces if fit_tone(f.image) is not None]
+    print("## Black-and-white photos: colour drawn into them\n")
+    print(f"{len(mono)} of {len(faces)} registry photos are monochrome. Per face, over the renders of "
+          + ", ".join(f'"{STILL_PROMPTS[e]}"' for e in CORE)
+          + ": pixels with a chroma (max - min channel) over 10 levels / the largest chroma, drawn in "
+          "the photo's tone (as rendered) and without it (the colours the mouth is built from).\n")
+    print("| face | in its tone | without |")
+    print("|---|---|---|")
+    params = [emotion_params(STILL_PROMPTS[e]) for e in CORE]
+    for f in mono:
+        p = analyze_portrait(f.image)
+        rig, r = Rig(p), Renderer(f.image, p)
+        cells = []
+        for tone in (r.tone, None):
+            r.tone = tone
+            frames = [r.render(rig.forward(q)[0]) for q in params]
+            chroma = [fr.max(2).astype(int) - fr.min(2) for fr in frames]
+            cells.append(f"{sum(int((c > 10).sum()) for c in chroma)} px / {max(int(c.max()) for c in chroma)}")
+        print(f"| {f.name} | " + " | ".join(cells) + " |")
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -286,6 +318,8 @@ def main() -> int:
         section_turned(faces)
     if args.only in (None, "corners"):
         section_corners(frontal)
+    if args.only in (None, "mono"):
+        section_mono(faces)
     return 0
 
 

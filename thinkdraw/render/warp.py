@@ -32,6 +32,7 @@ from thinkdraw.render import eyes as E
 from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
+from thinkdraw.render import tone as TN
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
 from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, lerp_kept_rows, normalized_blur, points_region, remap_filtered, window_map
@@ -65,6 +66,7 @@ class RenderConfig:
     eyes: bool = True  # redraw irises that moved (gaze)
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
     side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
+    tone: bool = True  # a black-and-white or toned (sepia, cyanotype) portrait: the mouth interior, lip line and creases are drawn in its tone, not in colour (tone.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
     mouth_clean_reach_ipd: float = 0.04  # teeth/shadow pixels this close (IPDs) to the portrait's opening are painted over when it closes
@@ -319,6 +321,9 @@ class Renderer:
         sclera = self._sclera_colour()
         self.skin, self.lip, self.sclera = skin, lip, sclera
         self.mouth_style = MO.make_style(skin, lip, sclera)
+        self.tone = TN.fit_tone(self.image) if self.config.tone else None
+        if self.tone is not None:
+            log.info("monochrome portrait: the mouth interior, lip line and creases are drawn in its tone")
         self.upper_anchor = (lm[13] + lm[14]) / 2.0
         self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
@@ -574,6 +579,9 @@ class Renderer:
                 E.draw_lid(out, lid, t, rest, head.scale, self.ipd)
         if self.glasses is not None and mx is not None:  # in front of everything the face did
             GL.composite(out, self.glasses, GL.frame_motion(self.landmarks, t))
+        if self.tone is not None:  # every drawn part lies on the face, inside its landmarks' box
+            pad = int(0.2 * self.ipd * head.scale) + 2
+            self.tone.apply(out, points_region(t, self.W, self.H, pad=pad))
 
     def render_batch(self, landmarks: np.ndarray) -> np.ndarray:
         """(T, 478, 2|3) pixels -> (T, H, W, 3) uint8."""
