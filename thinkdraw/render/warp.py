@@ -507,7 +507,8 @@ class Renderer:
         moved_v = np.hypot(*(dst - self.src).T) > self.config.move_eps
         moved_t = moved_v[self.tris].any(1)
         order = self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None)
-        mt = self.tris[order][moved_t[order]]
+        sel = order[moved_t[order]]
+        mt = self.tris[sel]
         if not len(mt):
             return Region(0, 0, 0, 0), None, None, dst, head
         region = points_region(dst[np.unique(mt)], self.W, self.H)
@@ -517,9 +518,11 @@ class Renderer:
         if self.config.outer_step > step and moved_t[self.n_inner_tris :].any():
             # support triangles move (head motion, or the face outline pulling on them): their
             # map is smooth (large triangles), so it is evaluated on a coarser lattice and the
-            # face window is redone at the fine step.
-            mx, my = backward_map(dst, self.src, mt, region, self.config.outer_step)
+            # face window is redone at the fine step. The coarse pass leaves the face's own
+            # triangles out: they lie inside that window, more than one lattice step from its
+            # edge (pad), so no coarse lattice point the frame keeps can fall on one.
             pad = 2 * self.config.outer_step
+            mx, my = backward_map(dst, self.src, mt[sel >= self.n_inner_tris], region, self.config.outer_step)
             face = points_region(dst[: self.n_face], self.W, self.H, pad=pad)
             _paste_map(mx, my, region, face, dst, self.src, mt, step)
         else:
