@@ -64,3 +64,53 @@ def test_crows_feet_follow_the_cheek_raiser_only(astronaut) -> None:
     xs = changed[:, 1]
     inner = sorted([lm[133, 0], lm[362, 0]])
     assert not np.any((xs > inner[0]) & (xs < inner[1]))  # nothing between the eyes: lateral only
+
+
+def _nose_setup(astronaut):
+    from thinkdraw.face.rig import Rig
+
+    img, portrait = astronaut
+    lm = portrait.landmarks
+    ipd = float(np.linalg.norm(lm[468, :2] - lm[473, :2]))
+    return img, Rig(portrait), lm, ipd, WR.nasal_wall_rise(lm, ipd), WR.cheek_rise(lm, ipd)
+
+
+def test_nose_folds_follow_the_nose_wrinkler_only(astronaut) -> None:
+    """AU9 lifts the lateral nasal walls against the dorsum: folds grow with it. A Duchenne smile
+    (AU6 lifts the walls with the cheeks), the photo's own smile neutralised (cheeks fall), the
+    other FER emotions and a nod draw none."""
+    from thinkdraw.render.cli import emotion_params
+
+    _, rig, _, ipd, wall, cheek = _nose_setup(astronaut)
+
+    def strength(params):
+        return WR.nose_strength(wall, cheek, rig.forward(params)[0], ipd)
+
+    assert strength({}) == 0.0  # the astronaut smiles: her neutral lowers the cheeks
+    assert strength({"AU6": 1.0, "AU12L": 1.0, "AU12R": 1.0}) == 0.0
+    assert strength({"AU10": 1.0}) == 0.0 and strength({"pitch": 1.0}) == 0.0
+    for text in ("very happy", "very sad", "very surprised", "very angry", "very afraid"):
+        assert strength(emotion_params(text)) == 0.0, text
+    s = [strength({"AU9": v}) for v in (0.25, 0.5, 1.0)]
+    assert 0.0 < s[0] < s[1] < s[2] and s[2] > 0.9
+    assert strength(emotion_params("very disgusted")) > 0.9
+    assert strength({"AU9": 1.0, "pitch": 1.0}) > 0.9  # a nod does not hide them
+
+
+def test_nose_folds_lie_on_the_nose_root(astronaut) -> None:
+    """Drawn on a flat grey frame: shadows (darker) and the bunched skin above them (lighter), all
+    between the inner eye corners' columns (widened a little) and above the nose tip."""
+    img, rig, _, ipd, wall, cheek = _nose_setup(astronaut)
+    t = rig.forward({"AU9": 1.0})[0]
+    out = np.full_like(img, 200)
+    assert WR.draw_nose_lines(out, t, ipd, wall, cheek) > 0.9
+    lum = out.astype(float).mean(2)
+    assert lum.min() < 180 and lum.max() > 201  # a fold's shadow and its lit edge
+    changed = np.argwhere(np.abs(lum - 200) > 1)
+    x_lo, x_hi = sorted([t[133, 0], t[362, 0]])
+    pad = 0.08 * ipd
+    assert changed[:, 1].min() > x_lo - pad and changed[:, 1].max() < x_hi + pad
+    assert changed[:, 0].max() < t[1, 1]  # above the nose tip
+    still = np.full_like(img, 200)
+    assert WR.draw_nose_lines(still, rig.forward({})[0], ipd, wall, cheek) == 0.0
+    assert np.all(still == 200)

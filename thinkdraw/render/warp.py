@@ -62,7 +62,7 @@ class RenderConfig:
     support_min_gap: float = 0.15  # a ring point keeps this fraction of its rest distance outside the face outline (a dropping chin compresses the neck band, never folds it)
     move_eps: float = 1e-3  # vertex displacement (pixels) below which a vertex counts as still
     mouth: bool = True  # draw the mouth interior where the lips part
-    wrinkles: bool = True  # landmark-driven creases (wrinkles.py): AU4 furrows, AU12 folds, AU1/2 forehead lines, AU6 crow's feet
+    wrinkles: bool = True  # landmark-driven creases (wrinkles.py): AU4 furrows, AU12 folds, AU1/2 forehead lines, AU6 crow's feet, AU9 nose lines
     eyes: bool = True  # redraw irises that moved (gaze)
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
     side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
@@ -331,6 +331,7 @@ class Renderer:
         self.src_brow_gap = WR.brow_gap(lm, self.ipd)
         self.src_brow_height = WR.brow_height(lm, self.ipd)
         self.src_cheek_rise = WR.cheek_rise(lm, self.ipd)
+        self.src_nasal_rise = WR.nasal_wall_rise(lm, self.ipd)
         # spectacles: the mesh warps a face plate with the frame inpainted; the frame is drawn
         # on top, moved by the head's rigid motion only (see overlay)
         self.glasses = GL.detect(img, lm, self.ipd) if self.config.glasses else None
@@ -574,6 +575,7 @@ class Renderer:
             WR.draw_folds(out, t, self.ipd * head.scale, WR.fold_strength(self.src_lift, self._corner_lift(t, head)))
             WR.draw_lines(out, t, self.ipd * head.scale, self.src_brow_height)
             WR.draw_crows_feet(out, t, self.ipd * head.scale, self.src_cheek_rise)
+            WR.draw_nose_lines(out, t, self.ipd * head.scale, self.src_nasal_rise, self.src_cheek_rise)
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
         if self.config.lids:

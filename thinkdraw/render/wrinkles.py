@@ -305,3 +305,98 @@ def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: f
         return 0.0
     win = points_region(lm[list(OUTER_CANTHI), :2], out.shape[1], out.shape[0], pad=int(0.3 * ipd_now) + 3)
     return s if _shade(out, win, lambda shape, origin: crow_gain(shape, origin, lm, ipd_now, s)) else 0.0
+
+
+# AU9 (nose wrinkler, levator labii superioris alaeque nasi) pulls the skin along the sides of the
+# nose up toward its root: wrinkles appear along the sides of the nose and across its root, and
+# the infraorbital triangle rises (Ekman, Friesen & Hager 2002, FACS Manual, AU9 appearance changes
+# a-b). The strength comes from the lateral nasal walls rising against the nasal bone (the dorsum
+# does not move). AU6 lifts those walls too, with the cheeks (there the lines are crow's feet, not
+# nose lines), so half of the cheek rise is discounted: AU6 alone, and AU6 with AU12, give none.
+# Measured on the canonical rig (IPDs of wall rise, cheek rise): AU9 0.049, 0.000; AU6 0.033,
+# 0.068; AU6 + AU12 0.035, 0.084; a 20 degree pitch changes the wall rise by 0.003.
+NASAL_WALLS = (122, 188, 174, 351, 412, 399)  # upper lateral nasal wall, both sides
+NASAL_DORSUM = (6, 197, 195)  # on the nasal bone and cartilage: still under AU9
+NOSE_ROOT = (168, 6, 197)  # nasion to mid-dorsum, top to bottom
+NOSE_FULL_IPD = 0.045  # wall rise beyond the portrait's own (IPDs) that gives full-strength lines
+NOSE_START_IPD = 0.007  # wall rise below which none are drawn (AU1's field reaches the walls by 0.004)
+NOSE_DARKEN = 0.13  # multiplicative darkening on a fold's centre line at full strength
+NOSE_BULGE = 0.05  # brightening of the skin bunched just above each fold at full strength
+NOSE_SIGMA_IPD = 0.013  # half-width (Gaussian sigma) of a fold's shadow, IPDs: narrower reads as a pen mark
+NOSE_SIDE_ANGLES = (20.0, 42.0)  # side folds, degrees below the eye line, running outward
+NOSE_CHEEK_SHARE = 0.5  # share of the cheek rise (AU6) taken off the wall rise
+
+
+def nasal_wall_rise(lm: np.ndarray, ipd: float) -> float:
+    """Height of the lateral nasal walls relative to the dorsum (IPDs, up > 0). ``lm``: (N, >=2)
+    pixels. Compare values of one face only."""
+    _, up = eye_axes(lm)
+    return float((lm[list(NASAL_WALLS), :2].mean(0) - lm[list(NASAL_DORSUM), :2].mean(0)) @ up) / max(ipd, 1e-6)
+
+
+def nose_strength(src_wall: float, src_cheek: float, lm: np.ndarray, ipd_now: float) -> float:
+    """0..1 from how far the nasal walls rose beyond the portrait's own (AU9), less the share of
+    a cheek rise (AU6) beyond the portrait's own that lifts them too. A cheek that falls (a smiling
+    photo neutralised) takes nothing off and adds nothing."""
+    wall = nasal_wall_rise(lm, ipd_now) - src_wall
+    cheek = max(cheek_rise(lm, ipd_now) - src_cheek, 0.0)
+    rise = wall - NOSE_CHEEK_SHARE * cheek
+    return float(np.clip((rise - NOSE_START_IPD) / (NOSE_FULL_IPD - NOSE_START_IPD), 0.0, 1.0))
+
+
+def nose_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+              strength: float) -> np.ndarray:
+    """(h, w) multiplicative gain with AU9 folds on the nose.
+
+    Across the root: two short creases between the nasion (168) and mid-dorsum (197), bowed up at
+    the midline. Along each side: folds that start at the dorsum's edge (0.03 IPD off the midline)
+    and run 0.1 IPD outward and down at NOSE_SIDE_ANGLES, the upper one flatter (the skin is
+    gathered toward the root). Each is a soft shadow (Gaussian across, NOSE_SIGMA_IPD) with the
+    bunched skin just above it lit a little (NOSE_BULGE), faded at both ends, so it reads as folded
+    skin rather than a drawn line.
+    """
+    h, w = shape
+    gain = np.ones((h, w), np.float32)
+    if strength <= 0.0:
+        return gain
+    across, up = eye_axes(lm)
+    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
+    sig = max(NOSE_SIGMA_IPD * ipd, 0.7)
+    top, mid, low = (lm[i, :2] for i in NOSE_ROOT)
+    dark = np.zeros((h, w), np.float32)
+    bright = np.zeros((h, w), np.float32)
+
+    def fold(env: np.ndarray, off: np.ndarray) -> None:  # off: signed distance across, + = below
+        np.maximum(dark, env * np.exp(-0.5 * (off / sig) ** 2), out=dark)
+        np.maximum(bright, env * np.exp(-0.5 * ((off + 2.0 * sig) / sig) ** 2), out=bright)
+
+    half = 0.05 * ipd
+    for f in (0.45, 0.85):  # creases across the root, at fractions of the nasion-to-dorsum run
+        c = top + f * (low - top)
+        rx, ry = px - c[0], py - c[1]
+        acr = rx * across[0] + ry * across[1]
+        hgt = rx * up[0] + ry * up[1] - 0.01 * ipd * (1.0 - np.clip(np.abs(acr) / half, 0, 1) ** 2)
+        fold(0.7 * np.clip((half - np.abs(acr)) / (0.5 * half), 0, 1), -hgt)
+    length = 0.1 * ipd
+    for side in (-1.0, 1.0):
+        outward = across * side
+        for k, deg in enumerate(NOSE_SIDE_ANGLES):
+            th = np.deg2rad(deg)
+            d = outward * np.cos(th) - up * np.sin(th)  # + angle = downward
+            start = mid + k * 0.4 * (low - mid) + outward * 0.03 * ipd
+            rx, ry = px - start[0], py - start[1]
+            along = rx * d[0] + ry * d[1]
+            acr = -rx * d[1] + ry * d[0]  # + = below the fold on either side
+            acr = acr if side > 0 else -acr
+            fold(np.clip(along / (0.25 * length), 0, 1) * np.clip((length - along) / (0.5 * length), 0, 1), acr)
+    return 1.0 - NOSE_DARKEN * strength * dark + NOSE_BULGE * strength * bright * (1.0 - dark)
+
+
+def draw_nose_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_wall: float, src_cheek: float) -> float:
+    """Shade AU9 nose folds on ``out`` (H, W, 3) uint8 in place; returns the strength used.
+    src_wall, src_cheek: the portrait's own :func:`nasal_wall_rise` and :func:`cheek_rise`."""
+    s = nose_strength(src_wall, src_cheek, lm, ipd_now)
+    if s <= 0.0:
+        return 0.0
+    win = points_region(lm[list(NOSE_ROOT) + list(NASAL_WALLS), :2], out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
+    return s if _shade(out, win, lambda shape, origin: nose_gain(shape, origin, lm, ipd_now, s)) else 0.0
