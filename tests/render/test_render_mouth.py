@@ -91,3 +91,28 @@ def test_lateral_incisors_are_shorter_than_the_centrals() -> None:
     edge_lateral = _enamel_rows(out[:300, int(lateral)])[-1]
     # ~1 mm (0.014 IPD = 4 px) beyond what the smile arc alone lifts them (~2 px)
     assert edge_central >= edge_lateral + 5
+
+
+def test_lip_contact_line_fades_toward_the_corners() -> None:
+    """The stomion line is darkest mid-mouth and thins and fades out toward each corner; lips
+    parted by more than 3 px draw none."""
+    from thinkdraw.render.mouth import LIP_CONTACT_TAPER, draw_lip_contact
+
+    xs = np.linspace(20.0, 180.0, 11)
+    upper = np.stack([xs, np.full(11, 50.0)], 1)
+    lip = np.array([180.0, 90.0, 90.0])
+    out = np.full((100, 200, 3), 200, np.uint8)
+    draw_lip_contact(out, upper, upper.copy(), lip, ipd=200.0, strength=1.0)
+    dark = 200.0 - out[:, :, 1].astype(float)  # green drops most under the reddish shade
+    col_depth = dark.max(0)
+    col_width = (dark > 5).sum(0)
+    mid = 100
+    assert col_depth[mid] > 60
+    near = int(round(20 + 0.03 * 160))  # 3 % of the mouth from the corner, inside the taper
+    assert col_depth[near] < 0.2 * col_depth[mid]
+    assert col_depth[:20].max() == 0 and col_depth[181:].max() == 0  # nothing past the corners
+    edge = int(round(20 + 0.5 * LIP_CONTACT_TAPER * 160))  # halfway into the taper
+    assert col_depth[near] < col_depth[edge] < col_depth[mid] and col_width[edge] <= col_width[mid]
+    parted = np.full((100, 200, 3), 200, np.uint8)
+    draw_lip_contact(parted, upper, upper + [0.0, 4.0], lip, ipd=200.0, strength=1.0)
+    assert np.all(parted == 200)

@@ -53,6 +53,8 @@ LIP_CONTACT_ALPHA = 0.7
 stretched, blanched vermilion; without a clear stomion line they read as one pale band (at 0.55
 over 0.012 IPD it was barely visible on the astronaut: no mouth, only a pink smear). Darker costs
 dlib identity: astronaut neutral 0.296 at the old line, 0.308 here, 0.323 at 0.8 over 0.016 IPD."""
+LIP_CONTACT_TAPER = 0.2
+"""Share of each half of the mouth (corner to midline) over which the line thins and fades out."""
 LIP_CONTACT_SHADE = np.array([0.5, 0.33, 0.35], np.float32)
 """Its colour as a multiple of the portrait's lip colour: the shadow in the lips' contact fold."""
 
@@ -392,6 +394,12 @@ def render_mouth(
     out[op.ys, op.xs] = np.clip(dst + (col - dst) * a + 0.5, 0, 255).astype(np.uint8)
 
 
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1, 3x^2 - 2x^3 between (float32)."""
+    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
 def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, lip: np.ndarray,
                      ipd: float, strength: float) -> None:
     """Soft dark line where closed lips meet (the stomion line), in place on ``out``.
@@ -409,13 +417,21 @@ def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.n
     if x1 <= x0 or y1 <= y0:
         return
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    half = max(LIP_CONTACT_HALF * ipd, 0.6)
-    top = mid - np.array([0.0, half])
-    bot = mid + np.array([0.0, half])
+    # the line thins and fades over the outer LIP_CONTACT_TAPER of each half toward the corners,
+    # where the lips' fold opens out into the commissure (a uniform stroke to the very corner, and
+    # down it when the corners drop, reads drawn)
+    axis = mid[-1] - mid[0]
+    u = np.clip((mid - mid[0]) @ axis / max(float(axis @ axis), 1e-6), 0.0, 1.0)
+    w_pt = _smoothstep(np.minimum(u, 1.0 - u) / LIP_CONTACT_TAPER)
+    half = max(LIP_CONTACT_HALF * ipd, 0.6) * (0.4 + 0.6 * w_pt)[:, None]
+    top = mid - np.array([0.0, 1.0]) * half
+    bot = mid + np.array([0.0, 1.0]) * half
     top[0], top[-1], bot[0], bot[-1] = mid[0], mid[-1], mid[0], mid[-1]
     band, _, _, _ = between_chains_alpha(top, bot, px, py, feather=1.0)
+    ru = ((px - mid[0, 0]) * axis[0] + (py - mid[0, 1]) * axis[1]) / max(float(axis @ axis), 1e-6)
+    fade = _smoothstep(np.minimum(ru, 1.0 - ru) / LIP_CONTACT_TAPER)
     gap = float(np.max(np.linalg.norm(inner_lower - inner_upper, axis=1)))
-    a = (band * (LIP_CONTACT_ALPHA * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
+    a = (band * fade * (LIP_CONTACT_ALPHA * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
     if float(a.max()) <= 0:
         return
     col = np.asarray(lip, np.float32) * LIP_CONTACT_SHADE
