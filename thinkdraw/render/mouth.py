@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, chain_frame
+from thinkdraw.utils.curves import smoothstep
 
 # Cumulative tooth boundaries along the dental arch from the midline, in interpupillary distances.
 _UPPER_BOUNDS = np.array([0.0, 0.135, 0.238, 0.357, 0.47, 0.58, 0.70, 0.85, 1.0], dtype=np.float32)
@@ -394,12 +395,6 @@ def render_mouth(
     out[op.ys, op.xs] = np.clip(dst + (col - dst) * a + 0.5, 0, 255).astype(np.uint8)
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    """0 below 0, 1 above 1, 3x^2 - 2x^3 between (float32)."""
-    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, lip: np.ndarray,
                      ipd: float, strength: float) -> None:
     """Soft dark line where closed lips meet (the stomion line), in place on ``out``.
@@ -422,14 +417,14 @@ def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.n
     # down it when the corners drop, reads drawn)
     axis = mid[-1] - mid[0]
     u = np.clip((mid - mid[0]) @ axis / max(float(axis @ axis), 1e-6), 0.0, 1.0)
-    w_pt = _smoothstep(np.minimum(u, 1.0 - u) / LIP_CONTACT_TAPER)
+    w_pt = smoothstep(np.minimum(u, 1.0 - u) / LIP_CONTACT_TAPER)
     half = max(LIP_CONTACT_HALF * ipd, 0.6) * (0.4 + 0.6 * w_pt)[:, None]
     top = mid - np.array([0.0, 1.0]) * half
     bot = mid + np.array([0.0, 1.0]) * half
     top[0], top[-1], bot[0], bot[-1] = mid[0], mid[-1], mid[0], mid[-1]
     band, _, _, _ = between_chains_alpha(top, bot, px, py, feather=1.0)
     ru = ((px - mid[0, 0]) * axis[0] + (py - mid[0, 1]) * axis[1]) / max(float(axis @ axis), 1e-6)
-    fade = _smoothstep(np.minimum(ru, 1.0 - ru) / LIP_CONTACT_TAPER)
+    fade = smoothstep(np.minimum(ru, 1.0 - ru) / LIP_CONTACT_TAPER)
     gap = float(np.max(np.linalg.norm(inner_lower - inner_upper, axis=1)))
     a = (band * fade * (LIP_CONTACT_ALPHA * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
     if float(a.max()) <= 0:

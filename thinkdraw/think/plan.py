@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from thinkdraw.facs import BASIC_EMOTIONS, REGIONS
+from thinkdraw.utils.curves import smoothstep
 
 Side = Literal["both", "left", "right"]
 Region = Literal["brows", "eyes", "cheeks", "nose", "mouth", "jaw"]
@@ -153,16 +154,11 @@ class EmotionPlan(BaseModel):
         return (env[:, None] * _targets_vector(self.aus)[None, :]).astype(np.float32)
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def _ramp(times: np.ndarray, t0: float, length: float) -> np.ndarray:
     """0 before t0, smoothstep up to 1 at t0 + length (a step when length is 0)."""
     if length <= 0.0:
         return (times >= t0).astype(np.float64)
-    return _smoothstep((times - t0) / length)
+    return smoothstep((times - t0) / length)
 
 
 def _envelope(times: np.ndarray, start: float, onset: float, apex: float, offset: float | None) -> np.ndarray:
