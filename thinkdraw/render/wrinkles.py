@@ -270,6 +270,20 @@ def crow_strength(src_rise: float, lm: np.ndarray, ipd_now: float) -> float:
     return float(np.clip((cheek_rise(lm, ipd_now) - src_rise) / CROW_FULL_IPD, 0.0, 1.0))
 
 
+def _ray(px: np.ndarray, py: np.ndarray, start: np.ndarray, outward: np.ndarray, up: np.ndarray,
+         deg: float, length: float, fade_out: float) -> tuple[np.ndarray, np.ndarray]:
+    """A straight crease from ``start`` (2,) pixels, ``deg`` degrees below ``outward`` (+ = away
+    from ``up``), ``length`` pixels long, over the pixel grid (px, py): (envelope, across), each
+    shaped like px. The envelope fades in over the first quarter and out over the last
+    ``fade_out`` of the length; across is the signed distance from the crease's line (pixels)."""
+    th = np.deg2rad(deg)
+    d = outward * np.cos(th) - up * np.sin(th)
+    rx, ry = px - start[0], py - start[1]
+    along = rx * d[0] + ry * d[1]
+    env = np.clip(along / (0.25 * length), 0, 1) * np.clip((length - along) / (fade_out * length), 0, 1)
+    return env, -rx * d[1] + ry * d[0]
+
+
 def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
               strength: float) -> np.ndarray:
     """(h, w) multiplicative gain (<= 1) with crow's-feet lines fanning out from both outer canthi.
@@ -288,12 +302,7 @@ def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, i
     for k, outward in ((OUTER_CANTHI[0], -across), (OUTER_CANTHI[1], across)):
         start = lm[k, :2] + outward * 0.04 * ipd
         for deg in CROW_ANGLES:
-            th = np.deg2rad(deg)
-            d = outward * np.cos(th) - up * np.sin(th)  # + angle = downward
-            rx, ry = px - start[0], py - start[1]
-            along = rx * d[0] + ry * d[1]
-            acr = -rx * d[1] + ry * d[0]
-            env = np.clip(along / (0.25 * length), 0, 1) * np.clip((length - along) / (0.45 * length), 0, 1)
+            env, acr = _ray(px, py, start, outward, up, deg, length, 0.45)
             dark = np.maximum(dark, env * np.exp(-0.5 * (acr / sig) ** 2))
     return 1.0 - CROW_DARKEN * strength * dark
 
@@ -381,14 +390,9 @@ def nose_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, i
     for side in (-1.0, 1.0):
         outward = across * side
         for k, deg in enumerate(NOSE_SIDE_ANGLES):
-            th = np.deg2rad(deg)
-            d = outward * np.cos(th) - up * np.sin(th)  # + angle = downward
             start = mid + k * 0.4 * (low - mid) + outward * 0.03 * ipd
-            rx, ry = px - start[0], py - start[1]
-            along = rx * d[0] + ry * d[1]
-            acr = -rx * d[1] + ry * d[0]  # + = below the fold on either side
-            acr = acr if side > 0 else -acr
-            fold(np.clip(along / (0.25 * length), 0, 1) * np.clip((length - along) / (0.5 * length), 0, 1), acr)
+            env, acr = _ray(px, py, start, outward, up, deg, length, 0.5)
+            fold(env, acr if side > 0 else -acr)  # + = below the fold on either side
     return 1.0 - NOSE_DARKEN * strength * dark + NOSE_BULGE * strength * bright * (1.0 - dark)
 
 
