@@ -1,4 +1,5 @@
-"""Closed lids continue the skin above them; a closed-over smile gets its lower lip colour back."""
+"""Closed lids continue the skin above them and carry a lash line out to the outer corner; a
+closed-over smile gets its lower lip colour back."""
 
 from __future__ import annotations
 
@@ -175,3 +176,33 @@ def test_closing_a_smile_leaves_no_edge_at_its_window(astronaut):
         d = np.abs(on.astype(int) - off.astype(int)).max(2)[win.slices()]
         edge = np.concatenate([d[:2].ravel(), d[-2:].ravel(), d[:, :2].ravel(), d[:, -2:].ravel()])
         assert edge.max() <= 1, params
+
+
+def test_the_closed_lash_line_reaches_the_outer_corner_not_the_inner_one():
+    # lashes grow out to the lateral canthus; the margin's inner sixth (medial to the lacrimal
+    # punctum) has none. A flat skin patch, one eye 100 px wide, fully closed.
+    from thinkdraw.render import eyes as E
+
+    up_ids, lo_ids = M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER  # outer corner first
+    x = np.linspace(150.0, 50.0, len(up_ids))  # outer corner on the right of the image here
+    arch = 12.0 * np.sin(np.linspace(0, np.pi, len(up_ids)))
+    rest = np.stack([x, 100.0 - arch], 1)
+    closed = np.stack([x, 100.0 + 0.3 * arch], 1)  # margin down on the lower lid
+    target = np.zeros((478, 2))
+    target[list(up_ids)] = closed
+    target[list(lo_ids)] = np.stack([x, 100.0 + 0.35 * arch], 1)
+    skin = np.array([200.0, 160.0, 140.0])
+    lid = E.LidModel(up_ids, lo_ids, skin, np.array([40.0, 30.0, 30.0]), 16.0)  # rest opening, px
+    out = np.full((200, 200, 3), skin, np.uint8)
+    assert E.draw_lid(out, lid, target, rest, 1.0, 160.0) > 0.9
+    lum = out.astype(float).mean(2)
+
+    def darkest_near(t: float) -> float:  # t: 0 outer corner .. 1 inner corner, along the margin
+        px = 150.0 - 100.0 * t
+        col = lum[:, int(round(px))]
+        return float(col.min())
+
+    flat = float(skin.mean())
+    outer, inner = darkest_near(0.06), darkest_near(0.94)  # 6 % of the width from either corner
+    assert outer < 0.65 * flat, outer  # the full lash line (0.78 when it faded over a fifth of the width)
+    assert inner - outer > 0.1 * flat, (outer, inner)  # a faint one at most

@@ -362,6 +362,10 @@ def build_lid(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: 
     return LidModel(upper, lower, skin, lash, max(rest_open, 1e-3))
 
 
+LASH_INNER_BARE = 0.2  # closed-lid lash line: fades in over this fraction of the eye width from the inner corner
+LASH_OUTER_FADE = 0.05  # ... and fades out only this close to the outer corner (lashes reach the lateral canthus)
+
+
 def upper_lid_descent(up: np.ndarray, rest_upper: np.ndarray) -> float:
     """How far (pixels) the upper lid margin ``up`` (n, 2) lies below its rest line ``rest_upper``
     (n, 2, same frame), at its lowest inner point, measured across the eye (perpendicular to the
@@ -414,7 +418,12 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     corners = np.minimum(np.hypot(px - up[0, 0], py - up[0, 1]), np.hypot(px - up[-1, 0], py - up[-1, 1]))
     width = float(np.hypot(*(up[-1] - up[0])))
     taper = np.clip(corners / (0.2 * width), 0, 1)
-    lash_a = 0.9 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2)) * taper
+    # the lash line runs out to the outer canthus but stops short of the inner one: the margin
+    # medial to the lacrimal punctum (about its inner sixth) carries no lashes (Gray's Anatomy,
+    # "Eyelids"). The chains run outer corner -> inner corner (mesh.RIGHT_EYE_UPPER etc.).
+    lash_taper = (np.clip(np.hypot(px - up[-1, 0], py - up[-1, 1]) / (LASH_INNER_BARE * width), 0, 1)
+                  * np.clip(np.hypot(px - up[0, 0], py - up[0, 1]) / (LASH_OUTER_FADE * width), 0, 1))
+    lash_a = 0.9 * np.exp(-(((to_bottom - 0.6 * thick) / thick) ** 2)) * lash_taper
     # lid crease: the fold of the open eye's upper lid flattens into a faint curved line above the
     # closed margin (about a third of the way up the covered band)
     crease_a = 0.18 * np.exp(-(((frac - 0.3) / 0.08) ** 2)) * taper
