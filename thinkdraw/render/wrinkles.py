@@ -285,8 +285,9 @@ def _ray(px: np.ndarray, py: np.ndarray, start: np.ndarray, outward: np.ndarray,
 
 
 def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
-              strength: float) -> np.ndarray:
-    """(h, w) multiplicative gain (<= 1) with crow's-feet lines fanning out from both outer canthi.
+              strength: float, sides: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """(h, w) multiplicative gain (<= 1) with crow's-feet lines fanning out from the outer canthi
+    ``sides`` (indices into OUTER_CANTHI; default both).
 
     Lines start 0.04 IPD beyond the canthus and run 0.2 IPD outward at CROW_ANGLES, thin
     (Gaussian across, sigma 0.009 IPD, at least 0.5 px), strongest in their middle.
@@ -299,7 +300,8 @@ def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, i
     py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     length, sig = 0.2 * ipd, max(0.011 * ipd, 0.6)
     dark = np.zeros((h, w), np.float32)
-    for k, outward in ((OUTER_CANTHI[0], -across), (OUTER_CANTHI[1], across)):
+    for side in sides:
+        k, outward = OUTER_CANTHI[side], (-across, across)[side]
         start = lm[k, :2] + outward * 0.04 * ipd
         for deg in CROW_ANGLES:
             env, acr = _ray(px, py, start, outward, up, deg, length, 0.45)
@@ -312,8 +314,12 @@ def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: f
     s = crow_strength(src_rise, lm, ipd_now)
     if s <= 0.0:
         return 0.0
-    win = points_region(lm[list(OUTER_CANTHI), :2], out.shape[1], out.shape[0], pad=int(0.3 * ipd_now) + 3)
-    return s if _shade(out, win, lambda shape, origin: crow_gain(shape, origin, lm, ipd_now, s)) else 0.0
+    # one window per eye: the lines reach 0.24 IPD (+ their blur) beyond the canthus, outward only
+    drawn = False
+    for side, k in enumerate(OUTER_CANTHI):
+        win = points_region(lm[[k], :2], out.shape[1], out.shape[0], pad=int(0.3 * ipd_now) + 3)
+        drawn |= _shade(out, win, lambda shape, origin, side=side: crow_gain(shape, origin, lm, ipd_now, s, (side,)))
+    return s if drawn else 0.0
 
 
 # AU9 (nose wrinkler, levator labii superioris alaeque nasi) pulls the skin along the sides of the
