@@ -29,30 +29,25 @@ def furrow_strength(src_gap: float, lm: np.ndarray, ipd_now: float) -> float:
     return float(np.clip((src_gap - brow_gap(lm, ipd_now)) / FURROW_FULL_IPD, 0.0, 1.0))
 
 
-def furrow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+def furrow_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
                 strength: float) -> np.ndarray:
     """(h, w) multiplicative gain with two vertical glabellar furrows.
 
-    ``origin``: (x0, y0) of the window in image pixels; ``lm`` the target landmarks (pixels);
-    ``ipd`` the current interpupillary distance (pixels). Furrows run down from the inner-brow
-    line at 1/3 and 2/3 of the gap, a little apart at the top (they follow the corrugators' pull
-    toward the nose root). Each is a crease: a soft shadow (Gaussian across, FURROW_SIGMA_IPD
+    ``px``, ``py``: (h, w) image x and y of the window's pixels; ``lm`` the target landmarks
+    (pixels); ``ipd`` the current interpupillary distance (pixels). Furrows run down from the
+    inner-brow line at 1/3 and 2/3 of the gap, a little apart at the top (they follow the
+    corrugators' pull toward the nose root). Each is a crease: a soft shadow (Gaussian across, FURROW_SIGMA_IPD
     wide) with the bunched skin between the two furrows lit a little (FURROW_BULGE), so it reads
     as folded skin rather than a drawn line.
     """
-    h, w = shape
-    gain = np.ones((h, w), np.float32)
-    if strength <= 0.0:
-        return gain
     a, b = lm[INNER_BROWS[0], :2], lm[INNER_BROWS[1], :2]
     across = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
     down = np.array([-across[1], across[0]])
     if down[1] < 0:
         down = -down
-    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     length, sig = 0.17 * ipd, max(FURROW_SIGMA_IPD * ipd, 0.9)
     mid = (a + b) / 2.0
-    dark = np.zeros((h, w), np.float32)
+    dark = np.zeros_like(px)
     for f in (1.0 / 3.0, 2.0 / 3.0):
         top = a + f * (b - a) - down * 0.02 * ipd
         rx, ry = px - top[0], py - top[1]
@@ -79,7 +74,7 @@ def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float
     c = (lm[INNER_BROWS[0], :2] + lm[INNER_BROWS[1], :2]) / 2.0
     r = int(0.3 * ipd_now) + 3
     win = Region(max(int(c[0]) - r, 0), max(int(c[1]) - r, 0), min(int(c[0]) + r, W), min(int(c[1]) + r, H))
-    return s if _shade(out, win, lambda shape, origin: furrow_gain(shape, origin, lm, ipd_now, s)) else 0.0
+    return s if _shade(out, win, lambda px, py: furrow_gain(px, py, lm, ipd_now, s)) else 0.0
 
 
 SHADOW_TINT = np.array([0.8, 1.0, 1.12], np.float32)
@@ -95,11 +90,13 @@ def _warm(gain: np.ndarray) -> np.ndarray:
 
 def _shade(out: np.ndarray, win: Region, gain_of) -> bool:  # noqa: ANN001
     """Multiply the window ``win`` of ``out`` (H, W, 3) uint8 in place by the warm-tinted gain
-    ``gain_of(shape, origin)`` -> (h, w). False when the window is empty (off the image)."""
+    ``gain_of(px, py)`` -> (h, w), given the window's pixel grid (px, py: (h, w) float32 image
+    x and y). False when the window is empty (off the image)."""
     if win.empty:
         return False
     x0, y0, x1, y1 = win.x0, win.y0, win.x1, win.y1
-    g = gain_of((y1 - y0, x1 - x0), (x0, y0))
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    g = gain_of(px, py)
     out[y0:y1, x0:x1] = np.clip(out[y0:y1, x0:x1].astype(np.float32) * _warm(g) + 0.5, 0, 255).astype(np.uint8)
     return True
 
@@ -133,21 +130,16 @@ def _fold_curve(lm: np.ndarray, ala: int, corner: int, side: float, ipd: float) 
     return (1 - s) ** 2 * p0 + 2 * (1 - s) * s * p1 + s**2 * p2
 
 
-def fold_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+def fold_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
               strength: float) -> np.ndarray:
     """(h, w) multiplicative gain (<= 1) darkening both nasolabial folds.
 
-    ``origin``: (x0, y0) of the window in image pixels; ``lm`` target landmarks (pixels); ``ipd``
-    current interpupillary distance (pixels). Gaussian across the curve (sigma 0.018 IPD), faded
+    ``px``, ``py``: (h, w) image x and y of the window's pixels; ``lm`` target landmarks (pixels);
+    ``ipd`` current interpupillary distance (pixels). Gaussian across the curve (sigma 0.018 IPD), faded
     in at the nose and out below the lip corner.
     """
-    h, w = shape
-    gain = np.ones((h, w), np.float32)
-    if strength <= 0.0:
-        return gain
-    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     sig = max(0.018 * ipd, 0.7)
-    dark = np.zeros((h, w), np.float32)
+    dark = np.zeros_like(px)
     for ala, corner, side in NASOLABIAL:
         q = _fold_curve(lm, ala, corner, side, ipd).astype(np.float32)
         a, ab = q[:-1], q[1:] - q[:-1]  # (S-1, 2) segments
@@ -168,7 +160,7 @@ def draw_folds(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float)
         return
     ids = [i for ala, corner, _ in NASOLABIAL for i in (ala, corner)]
     win = points_region(lm[ids, :2], out.shape[1], out.shape[0], pad=int(0.2 * ipd_now) + 3)
-    _shade(out, win, lambda shape, origin: fold_gain(shape, origin, lm, ipd_now, strength))
+    _shade(out, win, lambda px, py: fold_gain(px, py, lm, ipd_now, strength))
 
 
 # AU1 (inner brow raiser) + AU2 (outer brow raiser) push the forehead skin up into horizontal
@@ -193,35 +185,30 @@ def lines_strength(src_height: float, lm: np.ndarray, ipd_now: float) -> float:
     return float(np.clip((brow_height(lm, ipd_now) - src_height) / LINES_FULL_IPD, 0.0, 1.0))
 
 
-def lines_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+def lines_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
                strength: float) -> np.ndarray:
     """(h, w) multiplicative gain (<= 1) with horizontal forehead lines above the brows.
 
-    ``origin``: (x0, y0) of the window in image pixels; ``lm`` target landmarks (pixels). Lines
+    ``px``, ``py``: (h, w) image x and y of the window's pixels; ``lm`` target landmarks. Lines
     follow the head's roll (brow-to-forehead direction), bow up in the middle, Gaussian across
     (sigma 0.01 IPD) and fade out beyond the brows' outer ends.
     """
-    h, w = shape
-    gain = np.ones((h, w), np.float32)
-    if strength <= 0.0:
-        return gain
     bl, br = lm[list(BROWS_UPPER[0]), :2].mean(0), lm[list(BROWS_UPPER[1]), :2].mean(0)
     mid = (bl + br) / 2.0
     up = lm[FOREHEAD_TOP, :2] - mid
     height = float(np.linalg.norm(up))
     if height < 1e-3:
-        return gain
+        return np.ones_like(px)
     up = up / height
     across = np.array([-up[1], up[0]])
     half = 0.5 * float(np.linalg.norm(br - bl)) + 0.1 * ipd
-    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     rx, ry = px - mid[0], py - mid[1]
     along = rx * up[0] + ry * up[1]
     acr = rx * across[0] + ry * across[1]
     xn = np.clip(np.abs(acr) / half, 0.0, 1.0)
     env = np.clip((1.0 - xn) / 0.35, 0.0, 1.0)
     sig = max(0.01 * ipd, 0.6)
-    dark = np.zeros((h, w), np.float32)
+    dark = np.zeros_like(px)
     for f in LINE_HEIGHTS:
         centre = f * height + 0.06 * height * (1.0 - xn**2)
         dark = np.maximum(dark, np.exp(-0.5 * ((along - centre) / sig) ** 2))
@@ -235,7 +222,7 @@ def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: floa
         return 0.0
     pts = np.concatenate([lm[list(BROWS_UPPER[0]) + list(BROWS_UPPER[1]), :2], lm[[FOREHEAD_TOP], :2]])
     win = points_region(pts, out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
-    return s if _shade(out, win, lambda shape, origin: lines_gain(shape, origin, lm, ipd_now, s)) else 0.0
+    return s if _shade(out, win, lambda px, py: lines_gain(px, py, lm, ipd_now, s)) else 0.0
 
 
 # AU6 (cheek raiser, orbicularis oculi pars orbitalis) gathers the skin at the outer eye corners
@@ -284,7 +271,7 @@ def _ray(px: np.ndarray, py: np.ndarray, start: np.ndarray, outward: np.ndarray,
     return env, -rx * d[1] + ry * d[0]
 
 
-def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+def crow_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
               strength: float, sides: tuple[int, ...] = (0, 1)) -> np.ndarray:
     """(h, w) multiplicative gain (<= 1) with crow's-feet lines fanning out from the outer canthi
     ``sides`` (indices into OUTER_CANTHI; default both).
@@ -292,14 +279,9 @@ def crow_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, i
     Lines start 0.04 IPD beyond the canthus and run 0.2 IPD outward at CROW_ANGLES, thin
     (Gaussian across, sigma 0.009 IPD, at least 0.5 px), strongest in their middle.
     """
-    h, w = shape
-    gain = np.ones((h, w), np.float32)
-    if strength <= 0.0:
-        return gain
     across, up = eye_axes(lm)
-    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     length, sig = 0.2 * ipd, max(0.011 * ipd, 0.6)
-    dark = np.zeros((h, w), np.float32)
+    dark = np.zeros_like(px)
     for side in sides:
         k, outward = OUTER_CANTHI[side], (-across, across)[side]
         start = lm[k, :2] + outward * 0.04 * ipd
@@ -318,7 +300,7 @@ def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: f
     drawn = False
     for side, k in enumerate(OUTER_CANTHI):
         win = points_region(lm[[k], :2], out.shape[1], out.shape[0], pad=int(0.3 * ipd_now) + 3)
-        drawn |= _shade(out, win, lambda shape, origin, side=side: crow_gain(shape, origin, lm, ipd_now, s, (side,)))
+        drawn |= _shade(out, win, lambda px, py, side=side: crow_gain(px, py, lm, ipd_now, s, (side,)))
     return s if drawn else 0.0
 
 
@@ -359,7 +341,7 @@ def nose_strength(src_wall: float, src_cheek: float, lm: np.ndarray, ipd_now: fl
     return float(np.clip((rise - NOSE_START_IPD) / (NOSE_FULL_IPD - NOSE_START_IPD), 0.0, 1.0))
 
 
-def nose_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, ipd: float,
+def nose_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
               strength: float) -> np.ndarray:
     """(h, w) multiplicative gain with AU9 folds on the nose.
 
@@ -370,16 +352,11 @@ def nose_gain(shape: tuple[int, int], origin: tuple[int, int], lm: np.ndarray, i
     bunched skin just above it lit a little (NOSE_BULGE), faded at both ends, so it reads as folded
     skin rather than a drawn line.
     """
-    h, w = shape
-    gain = np.ones((h, w), np.float32)
-    if strength <= 0.0:
-        return gain
     across, up = eye_axes(lm)
-    py, px = np.mgrid[origin[1] : origin[1] + h, origin[0] : origin[0] + w].astype(np.float32)
     sig = max(NOSE_SIGMA_IPD * ipd, 0.7)
     top, mid, low = (lm[i, :2] for i in NOSE_ROOT)
-    dark = np.zeros((h, w), np.float32)
-    bright = np.zeros((h, w), np.float32)
+    dark = np.zeros_like(px)
+    bright = np.zeros_like(px)
 
     def fold(env: np.ndarray, off: np.ndarray) -> None:  # off: signed distance across, + = below
         np.maximum(dark, env * np.exp(-0.5 * (off / sig) ** 2), out=dark)
@@ -409,4 +386,4 @@ def draw_nose_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_wall: f
     if s <= 0.0:
         return 0.0
     win = points_region(lm[list(NOSE_ROOT) + list(NASAL_WALLS), :2], out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
-    return s if _shade(out, win, lambda shape, origin: nose_gain(shape, origin, lm, ipd_now, s)) else 0.0
+    return s if _shade(out, win, lambda px, py: nose_gain(px, py, lm, ipd_now, s)) else 0.0
