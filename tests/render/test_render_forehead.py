@@ -6,12 +6,13 @@ from thinkdraw.render import wrinkles as WR
 
 
 def _lm(raise_px: float = 0.0) -> np.ndarray:
-    """Synthetic landmarks: brows around y=80 (raised by ``raise_px``), lids at y=100, top at y=20."""
+    """Synthetic landmarks: brows around y=80 (raised by ``raise_px``), eye corners at y=100, top at y=20."""
     lm = np.full((478, 2), 100.0)
-    for chain, eye, x0 in ((WR.BROWS_UPPER[0], WR.EYE_TOPS[0], 60.0), (WR.BROWS_UPPER[1], WR.EYE_TOPS[1], 110.0)):
+    for chain, corners, x0 in ((WR.BROWS_UPPER[0], WR.EYE_CORNERS[0], 60.0), (WR.BROWS_UPPER[1], WR.EYE_CORNERS[1], 110.0)):
         for k, i in enumerate(chain):
             lm[i] = (x0 + 7.5 * k, 80.0 - raise_px)
-        lm[eye] = (x0 + 15.0, 100.0)
+        lm[corners[0]] = (x0, 100.0)
+        lm[corners[1]] = (x0 + 30.0, 100.0)
     lm[WR.FOREHEAD_TOP] = (100.0, 20.0)
     return lm
 
@@ -42,3 +43,21 @@ def test_lines_lie_on_the_forehead_and_are_deterministic() -> None:
     ys, xs = np.nonzero(np.any(a != img, axis=2))
     assert ys.max() < 72 and ys.min() > 20  # between the raised brows and the forehead top
     assert xs.min() >= 45 and xs.max() <= 155  # not beyond the brows' outer ends
+
+
+def test_a_blink_or_a_nod_draws_no_forehead_lines_but_raised_brows_do() -> None:
+    """The brow height is measured from the eye corners (a closing upper lid used to read as raised
+    brows: every blink drew full forehead lines) with the head's pitch taken out."""
+    from thinkdraw.face.rig import Rig
+
+    rig = Rig.canonical(iod_px=64.0)
+    src = WR.brow_height(rig.forward({})[0], 64.0)
+
+    def strength(params: dict[str, float]) -> float:
+        return WR.lines_strength(src, rig.forward(params)[0], 64.0)
+
+    for still in ({"AU43": 1.0}, {"AU45L": 1.0, "AU45R": 1.0}, {"AU6": 1.0}, {"AU5": 1.0}, {"pitch": 15.0},
+                  {"pitch": -15.0}, {"yaw": 30.0}, {"roll": 20.0}):
+        assert strength(still) < 0.05, still
+    assert strength({"AU1": 1.0}) > 0.7 and strength({"AU2L": 1.0, "AU2R": 1.0}) > 0.7
+    assert 0.2 < strength({"AU1": 0.5}) < strength({"AU1": 1.0})

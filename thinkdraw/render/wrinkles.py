@@ -167,17 +167,32 @@ def draw_folds(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float)
 # wrinkles across the forehead, curved higher in the middle with AU1 (Ekman, Friesen & Hager
 # 2002, FACS Manual, AU1 and AU2 appearance changes).
 BROWS_UPPER = ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336))  # upper brow chains per side
-EYE_TOPS = (159, 386)  # upper-lid centres per side
+EYE_CORNERS = ((33, 133), (263, 362))  # (outer, inner) eye corners per side
+BROW_DORSUM = 197  # nose dorsum point: the brow height's pitch reference
+BROW_PITCH = 0.3  # brow-height change per unit of dorsum-height change under a nod (rig, pitch +15 deg:
+# 0.32 astronaut, 0.29 grace_hopper), so a nod alone draws no forehead lines
 FOREHEAD_TOP = 10  # top of the face mesh on the forehead
-LINES_FULL_IPD = 0.06  # brow-to-lid distance gain (IPDs) that gives full-strength lines
+LINES_FULL_IPD = 0.075  # brow-height gain (IPDs, brow_height) that gives full-strength lines (AU1 1.0: 0.062)
 LINES_DARKEN = 0.12  # multiplicative darkening on a line's centre at full strength
 LINE_HEIGHTS = (0.3, 0.5, 0.7)  # line heights, fractions of the brow-to-forehead-top distance
 
 
+def _height_above_eyes(lm: np.ndarray, ids: tuple[int, ...], up: np.ndarray) -> float:
+    """Mean height (pixels, along ``up``) of the points ``ids`` above the four eye corners' centre."""
+    return float(((lm[list(ids), :2] - lm[list(sum(EYE_CORNERS, ())), :2].mean(0)) @ up).mean())
+
+
 def brow_height(lm: np.ndarray, ipd: float) -> float:
-    """Mean distance from the upper brows to the upper-lid centres, in IPDs. ``lm``: (N, >=2) px."""
-    d = [np.linalg.norm(lm[list(b), :2] - lm[e, :2], axis=1).mean() for b, e in zip(BROWS_UPPER, EYE_TOPS)]
-    return float(np.mean(d)) / max(ipd, 1e-6)
+    """How high the upper brows sit above the eye corners, in IPDs, with the head's pitch taken out.
+    ``lm``: (N, >=2) px.
+
+    The corners, not the upper lids, are the reference: a closing lid (a blink, AU43) must not read
+    as raised brows. The brows lie in front of the corners, so a nod moves them in the image as
+    well; the nose dorsum (in front too, and still under AU1/AU2) moves with it, and BROW_PITCH
+    times its height is taken off."""
+    _, up = eye_axes(lm)
+    h = _height_above_eyes(lm, sum(BROWS_UPPER, ()), up) - BROW_PITCH * _height_above_eyes(lm, (BROW_DORSUM,), up)
+    return h / max(ipd, 1e-6)
 
 
 def lines_strength(src_height: float, lm: np.ndarray, ipd_now: float) -> float:
