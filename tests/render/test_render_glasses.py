@@ -175,3 +175,57 @@ def test_skin_under_the_rim_has_grain_and_no_upside_down_brow(grace_renderer, gr
     ok = upper & (my >= 0)
     corr = np.corrcoef(fill[ys[ok], xs[ok]], src[my[ok], xs[ok]])[0, 1]
     assert corr < 0.3, corr
+
+
+def _sunglasses(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """The portrait with opaque dark-green lenses (ellipses over both eyes) and a bridge."""
+    import cv2
+
+    out, ipd = img.copy(), _ipd(lm)
+    for eye in (468, 473):
+        centre = tuple(int(v) for v in lm[eye, :2])
+        cv2.ellipse(out, centre, (int(0.42 * ipd), int(0.3 * ipd)), 0, 0, 360, (18, 30, 24), -1, cv2.LINE_AA)
+    ends = [tuple(int(v) for v in lm[i, :2]) for i in (468, 473)]
+    cv2.line(out, ends[0], ends[1], (18, 30, 24), max(2, int(0.06 * ipd)), cv2.LINE_AA)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sunglasses(astronaut):
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+
+    img = _sunglasses(astronaut[0], astronaut[1].landmarks)
+    portrait = analyze_portrait(img)
+    return img, portrait, Rig(portrait), Renderer(img, portrait)
+
+
+def test_eyes_behind_dark_lenses_get_no_lids_irises_or_bending(sunglasses, renderer):
+    """Behind sunglasses nothing of the eyes can be seen: a blink or a glance must leave the lens as
+    it is (before: a skin-coloured lid was painted on the lens, and the warp bent its reflections)."""
+    import cv2
+
+    img, portrait, rig, r = sunglasses
+    assert len(r.lids) == 0 and len(r.eyes) == 0 and len(r.pinned) > 20
+    assert len(renderer.lids) == 2 and len(renderer.eyes) == 2 and len(renderer.pinned) == 0  # bare eyes
+    lens = np.zeros(img.shape[:2], np.uint8)
+    ipd = _ipd(portrait.landmarks)
+    for eye in (468, 473):
+        centre = tuple(int(v) for v in portrait.landmarks[eye, :2])
+        cv2.ellipse(lens, centre, (int(0.3 * ipd), int(0.18 * ipd)), 0, 0, 360, 1, -1)
+    rest = r.render(rig.forward({})[0])
+    for params in ({"AU43": 1.0}, {"AU45L": 1.0, "AU45R": 1.0}, {"gaze_h": 1.0, "gaze_v": -1.0}):
+        frame = r.render(rig.forward(params)[0])
+        assert np.abs(frame.astype(int) - rest.astype(int))[lens > 0].max() <= 2, params
+
+
+def test_a_dim_photo_is_not_sunglasses(astronaut):
+    from thinkdraw.render import eyes as E
+
+    img, portrait = astronaut
+    dim = (img.astype(np.float32) * 0.3).astype(np.uint8)
+    r = Renderer(dim, portrait)
+    assert len(r.lids) == 2 and len(r.eyes) == 2
+    lm = portrait.landmarks
+    lid = E.build_lid(dim, lm, M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER, _ipd(lm))
+    assert not E.eye_hidden(dim, lm, lid, M.CHEEKS_BELOW_EYES[0], _ipd(lm))

@@ -68,6 +68,7 @@ NOSE_TIP = 1
 NOSE_BRIDGE = (168, 6, 197, 195, 5, 4, 1)
 NOSE_HULL = NOSE_BRIDGE + (19, 94, 2, 98, 327, 64, 294, 48, 278, 102, 331, 129, 358)  # bridge, tip, wings: its convex hull covers the nose
 CHIN = 152
+CHEEKS_BELOW_EYES = (205, 425)  # (right, left) cheek points below the eyes, clear of glasses
 FOREHEAD = 10
 FACE_OVAL = (
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,

@@ -24,6 +24,7 @@ import logging
 import cv2
 import numpy as np
 
+from thinkdraw.face import mesh
 from thinkdraw.render.geometry import between_chains_alpha
 from thinkdraw.render.raster import inpaint, lerp_kept_rows, normalized_blur
 
@@ -362,6 +363,75 @@ def build_lid(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: 
     return LidModel(upper, lower, skin, lash, max(rest_open, 1e-3))
 
 
+HIDDEN_LID = 0.45  # an eye is hidden (dark lenses) when its lid skin is darker than this share of the cheek below ...
+HIDDEN_RANGE = 0.3  # ... and its opening shows less luminance spread than this share (no sclera beside an iris)
+
+
+def eye_hidden(image: np.ndarray, lm: np.ndarray, lid: LidModel, cheek: int, ipd: float) -> bool:
+    """True when the portrait's eye cannot be seen (behind sunglasses): the skin between the lid and
+    the brow is far darker than the cheek below on the same side, and the opening is flat (a visible
+    eye, even a shadowed one, shows bright sclera beside a dark iris). Nothing is drawn on such an
+    eye: a closed lid or a moved iris would be painted on the lens."""
+    lum = image.astype(np.float32).mean(2) if image.ndim == 3 else image.astype(np.float32)
+    h, w = lum.shape
+    cx, cy = (int(round(v)) for v in lm[cheek, :2])
+    r = max(2, int(0.04 * ipd))
+    patch = lum[max(cy - r, 0) : cy + r + 1, max(cx - r, 0) : cx + r + 1]
+    skin = float(np.median(patch)) if patch.size else 0.0
+    if skin <= 1.0:
+        return False
+    up, lo = lm[list(lid.upper_ids), :2], lm[list(lid.lower_ids), :2]
+    x0, y0 = np.maximum(np.floor(np.minimum(up.min(0), lo.min(0))).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(np.maximum(up.max(0), lo.max(0))).astype(int) + 1, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return False
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    inside = lum[y0:y1, x0:x1][between_chains_alpha(up, lo, px, py, feather=0.5)[0] > 0.5]
+    if inside.size < 4:
+        return False
+    spread = float(np.percentile(inside, 90) - np.percentile(inside, 10)) / skin
+    return float(lid.skin.mean()) < HIDDEN_LID * skin and spread < HIDDEN_RANGE
+
+
+EYE_REGION = (0.32, 0.16)  # half-width, half-height (IPDs) of the ellipse round an eye whose mesh points a lens pins
+
+
+def _eye_ellipse(lm: np.ndarray, lid: LidModel, ipd: float, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """(x / a)^2 + (y / b)^2 of points (px, py) in the EYE_REGION ellipse round one eye (along
+    its corner-to-corner axis): <= 1 inside."""
+    c = lm[list(lid.upper_ids) + list(lid.lower_ids), :2].mean(0)
+    ax = lm[lid.upper_ids[-1], :2] - lm[lid.upper_ids[0], :2]
+    ax = ax / max(float(np.hypot(*ax)), 1e-6)
+    dx, dy = px - c[0], py - c[1]
+    u, v = dx * ax[0] + dy * ax[1], dy * ax[0] - dx * ax[1]
+    return (u / (EYE_REGION[0] * ipd)) ** 2 + (v / (EYE_REGION[1] * ipd)) ** 2
+
+
+def eye_region_ids(lm: np.ndarray, lid: LidModel, ipd: float) -> np.ndarray:
+    """Mesh landmark ids (no irises) inside the EYE_REGION ellipse round one eye: the points a
+    dark lens covers."""
+    pts = lm[: mesh.N_MESH, :2]
+    return np.nonzero(_eye_ellipse(lm, lid, ipd, pts[:, 0], pts[:, 1]) <= 1.0)[0].astype(np.int64)
+
+
+def keep_lens(plate: np.ndarray, image: np.ndarray, lm: np.ndarray, lid: LidModel, ipd: float) -> None:
+    """Put the portrait's own pixels back into ``plate`` (in place) over one hidden eye's lens
+    (the EYE_REGION ellipse, feathered): a spectacle plate fills under the frame with skin, which
+    a dark lens must not show where the frame layer's feathered edge lets the plate through."""
+    h, w = plate.shape[:2]
+    a, b = EYE_REGION[0] * ipd, EYE_REGION[1] * ipd
+    c = lm[list(lid.upper_ids), :2].mean(0)
+    x0, y0 = max(int(c[0] - a) - 2, 0), max(int(c[1] - a) - 2, 0)
+    x1, y1 = min(int(c[0] + a) + 3, w), min(int(c[1] + a) + 3, h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    r = np.sqrt(_eye_ellipse(lm, lid, ipd, px, py))
+    alpha = np.clip((1.0 - r) / 0.15, 0.0, 1.0)[..., None]
+    win = plate[y0:y1, x0:x1].astype(np.float32)
+    plate[y0:y1, x0:x1] = np.clip(win + alpha * (image[y0:y1, x0:x1].astype(np.float32) - win) + 0.5, 0, 255).astype(np.uint8)
+
+
 LASH_INNER_BARE = 0.2  # closed-lid lash line: fades in over this fraction of the eye width from the inner corner
 LASH_OUTER_FADE = 0.05  # ... and fades out only this close to the outer corner (lashes reach the lateral canthus)
 
@@ -398,7 +468,7 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
         return closure
     H, W = out.shape[:2]
     pts = np.concatenate([rest_upper, up, lo])
-    pad = int(np.ceil(0.05 * ipd)) + 2
+    pad = int(np.ceil(LID_RING * ipd * scale)) + 2  # the window holds the skin ring the lid's colour is fitted to
     x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - pad, 0)
     x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + pad + 1, [W, H])
     if x1 <= x0 or y1 <= y0:
@@ -411,10 +481,18 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     bottom[0], bottom[-1] = up[0], up[-1]
     top[0], top[-1] = up[0], up[-1]
     cover, from_top, to_bottom, span = between_chains_alpha(top, bottom, px, py, feather=1.0)
-    frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
-    shade = 0.87 + 0.08 * np.sin(np.pi * frac) - 0.1 * frac**4  # convex lid, darker at the margin
     region = out[y0:y1, x0:x1].astype(np.float32)
-    col = _lid_skin(out, region, lid, top, px, span, ipd * scale) * shade[..., None]
+    skin = _lid_skin(region, lid, px, py, cover, up, span, ipd * scale)
+    rows, cols = np.nonzero(cover.any(1))[0], np.nonzero(cover.any(0))[0]
+    if not len(rows):
+        return closure
+    # paint the cover's own box only (the wider window was for the skin round it)
+    win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    cover, from_top, to_bottom, span, px, py, region, skin = (
+        v[win] for v in (cover, from_top, to_bottom, span, px, py, region, skin))
+    frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
+    shade = 0.96 + 0.05 * np.sin(np.pi * frac) - 0.14 * frac**4  # convex lid, darker at the margin
+    col = skin * shade[..., None]
     corners = np.minimum(np.hypot(px - up[0, 0], py - up[0, 1]), np.hypot(px - up[-1, 0], py - up[-1, 1]))
     width = float(np.hypot(*(up[-1] - up[0])))
     taper = np.clip(corners / (0.2 * width), 0, 1)
@@ -431,37 +509,44 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     col = col * (1 - lash_a[..., None]) + lid.lash * lash_a[..., None]
     top_fade = np.clip(from_top / ext, 0, 1) ** 1.5  # blend softly into the skin above
     a = (cover * top_fade * strength)[..., None]
-    out[y0:y1, x0:x1] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
+    wy, wx = y0 + rows[0], x0 + cols[0]
+    out[wy : wy + region.shape[0], wx : wx + region.shape[1]] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
     return closure
 
 
-def _lid_skin(out: np.ndarray, region: np.ndarray, lid: LidModel, top: np.ndarray, px: np.ndarray,
-              span: np.ndarray, ipd: float) -> np.ndarray:
-    """(h, w, 3) float32 closed-lid skin for the window ``region`` of ``out``.
+LID_FILL_SIGMA = 0.06  # closed-lid colour: Gaussian reach (IPD) of the skin round the band filled into it
+LID_STRAY = 0.2  # closed-lid colour: ring pixels further than this (relative) from the local skin level are not skin
+LID_RING = 0.15  # closed-lid colour: fitted to the skin up to this far (IPD) around the covered band
 
-    Colour: the frame's own skin just above the cover, sampled along the lid (so the lid continues
-    the skin it hangs from, shadows and make-up included), a little toward the lid colour measured
-    on the portrait. Texture: the high-pass detail of the skin one band-height above, shifted down
-    (pores and fine lines instead of a flat patch).
+
+def _lid_skin(region: np.ndarray, lid: LidModel, px: np.ndarray, py: np.ndarray, cover: np.ndarray,
+              up: np.ndarray, span: np.ndarray, ipd: float) -> np.ndarray:
+    """(h, w, 3) float32 closed-lid skin for a window ``region`` (float32) of the frame: ``px``, ``py``
+    its pixel grid, ``cover`` the lid's alpha there, ``up`` the target upper-lid chain.
+
+    Colour: the frame's own skin in a ring round the covered band (above the lid line) filled in by
+    normalised convolution (Knutsson & Westin 1993), so the lid carries the light falling across the
+    eye and continues the skin round it; ring pixels far from the local skin level (brow hair,
+    lashes, a glasses frame, a glint) are dropped first. Texture: the high-pass detail of the skin
+    one band-height above, shifted down (pores and fine lines instead of a flat patch), without
+    its strongest edges (hair, lashes).
     """
-    h_img, w_img = out.shape[:2]
-    k = max(1, int(round(0.02 * ipd)))
-    above = top - np.array([0.0, 0.03 * ipd])
-    xs = np.clip(np.round(above[:, 0]).astype(int), 0, w_img - 1)
-    ys = np.clip(np.round(above[:, 1]).astype(int), 0, h_img - 1)
-    samples = np.stack([np.median(out[max(y - k, 0) : y + k + 1, max(x - k, 0) : x + k + 1].reshape(-1, 3), 0)
-                        for x, y in zip(xs, ys)]).astype(np.float32)
-    # samples far darker or brighter than the lid skin hit something else (glasses frame, brow
-    # hair, a reflection): those fall back to the lid colour measured on the portrait
-    ratio = samples.mean(1) / max(float(lid.skin.mean()), 1.0)
-    odd = (ratio < 0.8) | (ratio > 1.25)
-    samples[odd] = lid.skin
-    order = np.argsort(above[:, 0])
-    base = np.stack([np.interp(px, above[order, 0], samples[order, c]) for c in range(3)], axis=-1)
-    base = 0.8 * base + 0.2 * lid.skin
+    order = np.argsort(up[:, 0])
+    ring = (cover <= 0.0) & (py < np.interp(px, up[order, 0], up[order, 1]) - 1.0)  # the skin above the eye
+    sigma = max(LID_FILL_SIGMA * ipd, 1.0)
+    third = np.full(3, 1.0 / 3.0, np.float32)
+    lum = region @ third
+    near, support = normalized_blur(region, ring.astype(np.float32), sigma)
+    level = np.maximum(near @ third, 1.0)  # the skin's own level; what strays from it is hair, a frame, a glint
+    trust = (ring & (np.abs(lum - level) < LID_STRAY * level)).astype(np.float32)
+    near, support = normalized_blur(region, trust, sigma)
+    k = np.clip(support / 0.05, 0.0, 1.0)[..., None]
+    base = near * k + lid.skin * (1.0 - k)
+    base = 0.9 * base + 0.1 * lid.skin
     sigma = max(0.03 * ipd, 0.8)
     detail = region - cv2.GaussianBlur(region, (0, 0), sigma)
     shift = int(round(float(np.median(span[span > 0])) if np.any(span > 0) else 0.0))
     if 0 < shift < detail.shape[0]:
         detail = np.concatenate([detail[:shift], detail[:-shift]], axis=0)  # rows from `shift` above
-    return (base + 0.8 * np.clip(detail, -10.0, 10.0)).astype(np.float32)
+    detail = detail * np.clip(1.5 - (np.abs(detail) @ third)[..., None] / 16.0, 0.0, 1.0)  # hair, lash, frame edges: dropped
+    return (base + 0.8 * detail).astype(np.float32)

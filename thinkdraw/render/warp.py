@@ -349,6 +349,22 @@ class Renderer:
             self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary))
         self.lids = [E.build_lid(img, lm, up, lo, brow, self.ipd) for up, lo, brow in
                      ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_BROW_LOWER))]
+        # an eye behind dark lenses gets neither a painted lid nor a moved iris, and the lens over it
+        # does not bend: the mesh points round that eye move with the head only (target_vertices)
+        hidden = [E.eye_hidden(img, lm, lid, cheek, self.ipd) for lid, cheek in zip(self.lids, M.CHEEKS_BELOW_EYES)]
+        if any(hidden):
+            log.info("eyes hidden behind dark lenses: %s (their lids and irises are not drawn)",
+                     ", ".join(side for side, h in zip(("right", "left"), hidden) if h))
+        self.pinned = np.concatenate([np.zeros(0, np.int64)] + [E.eye_region_ids(lm, lid, self.ipd)
+                                                                for lid, h in zip(self.lids, hidden) if h])
+        if self.glasses is not None and any(hidden):
+            self.plate = self.plate.copy()
+            for lid, h in zip(self.lids, hidden):
+                if h:
+                    E.keep_lens(self.plate, img, lm, lid, self.ipd)
+            self.plate_mips = MipLevels(self.plate)
+        self.eyes = [eye for eye, h in zip(self.eyes, hidden) if not h]
+        self.lids = [lid for lid, h in zip(self.lids, hidden) if not h]
 
     def _build_mouth_clean(self) -> _MouthSeal:
         """The portrait's open mouth painted shut, over a window around the lips: its interior
@@ -416,6 +432,8 @@ class Renderer:
         head = fit_similarity(self.landmarks[anchors], t[anchors])
         dst = self.src.copy()
         dst[: self.n_face] = t[: self.n_face]
+        if len(self.pinned):  # eyes behind dark lenses: the lens moves with the head only
+            dst[self.pinned] = head.apply(self.landmarks[self.pinned])
         src_o = self.landmarks[: self.n_face]
         rigid_o = np.zeros_like(src_o)
         gate = 0.0
