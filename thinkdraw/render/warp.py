@@ -34,6 +34,7 @@ from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
 from thinkdraw.render import tone as TN
 from thinkdraw.render import wrinkles as WR
+from thinkdraw.face.geometry import apply_similarity, similarity_fit
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
 from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, lerp_kept_rows, normalized_blur, points_region, remap_filtered, window_map
 from thinkdraw.utils.logs import get_logger
@@ -202,6 +203,7 @@ class Renderer:
         self.landmarks = _landmarks_of(portrait)
         raw = np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64)
         self.depth = raw[:, 2].copy() if raw.shape[1] > 2 else None  # (478,) z, smaller = nearer (paint_order)
+        self.landmarks3 = raw.copy() if raw.shape[1] > 2 else None  # (478, 3) for head-pose-free measures
         self._build_mesh()
         self._build_appearance()
         self.own_smile = self._own_smile_lift(raw)
@@ -586,14 +588,19 @@ class Renderer:
             SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
         if self.config.mouth:
             self._close_mouth(out, t, head, region, mx, my)
-            self._soften_folds(out, t, head, region, mx, my)
+            self._soften_folds(out, t, head, region, mx, my, self.smile_removed(landmarks, head))
             self._draw_mouth(out, t, head)
         if self.config.wrinkles:
-            WR.draw_furrows(out, t, self.ipd * head.scale, self.src_brow_gap)
-            WR.draw_folds(out, t, self.ipd * head.scale, WR.fold_strength(self.src_lift, self._corner_lift(t, head)))
-            WR.draw_lines(out, t, self.ipd * head.scale, self.src_brow_height)
-            WR.draw_crows_feet(out, t, self.ipd * head.scale, self.src_cheek_rise)
-            WR.draw_nose_lines(out, t, self.ipd * head.scale, self.src_nasal_rise, self.src_cheek_rise)
+            # how strong each crease is: measured on the landmarks with the head's pose taken out,
+            # so a turn or a nod alone draws none; drawn where the face is now
+            m, m_ipd = self.unposed(landmarks, head)
+            ipd = self.ipd * head.scale
+            WR.draw_furrows(out, t, ipd, self.src_brow_gap, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
+            WR.draw_folds(out, t, ipd, WR.fold_strength(self.src_lift, self._corner_lift(m, Similarity.identity())))
+            WR.draw_lines(out, t, ipd, self.src_brow_height, WR.lines_strength(self.src_brow_height, m, m_ipd))
+            WR.draw_crows_feet(out, t, ipd, self.src_cheek_rise, WR.crow_strength(self.src_cheek_rise, m, m_ipd))
+            WR.draw_nose_lines(out, t, ipd, self.src_nasal_rise, self.src_cheek_rise,
+                               WR.nose_strength(self.src_nasal_rise, self.src_cheek_rise, m, m_ipd))
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
         if self.config.lids:
@@ -635,6 +642,19 @@ class Renderer:
         window's source positions x, y (h, w) float32 it was sampled at (see _window_map)."""
         gx, gy = _window_map(win, region, mx, my)
         return cv2.remap(plate, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), gx, gy
+
+    def unposed(self, landmarks: np.ndarray, head: Similarity) -> tuple[np.ndarray, float]:
+        """Target landmarks (478, 2|3) with the head's motion taken out, for measuring how far the
+        face moved against the portrait's own: ((478, 2) pixels in the portrait's frame, its IPD).
+        With depth on both (3D landmarks, as the rig gives) the 3D similarity of the pose anchors
+        (Umeyama 1991) is undone, so a turn or a nod changes no measure; with 2D only, the measures
+        use the frame as it is and the IPD scaled by the 2D head motion ``head``."""
+        lm = np.asarray(landmarks, dtype=np.float64)
+        if self.landmarks3 is None or lm.shape[1] < 3:
+            return lm[:, :2], self.ipd * head.scale
+        anchors = list(M.POSE_ANCHORS)
+        s, r, t = similarity_fit(lm[anchors], self.landmarks3[anchors])
+        return apply_similarity(lm, s, r, t)[:, :2], self.ipd
 
     def _corner_lift(self, lm: np.ndarray, head: Similarity) -> float:
         """Mean height of the lip corners relative to the nose base, in source IPDs (higher = more of
@@ -725,11 +745,11 @@ class Renderer:
         return corners * (1.0 - np.clip(cv2.GaussianBlur(lips.astype(np.float32), (0, 0), 1.0) * 2.0, 0.0, 1.0))
 
     def _soften_folds(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
-                      mx: np.ndarray | None, my: np.ndarray | None) -> None:
-        """Fade the portrait's smile texture as far as the target lowers its lip corners."""
+                      mx: np.ndarray | None, my: np.ndarray | None, w: float) -> None:
+        """Fade the portrait's smile texture as far as the target lowers its lip corners: the plate at
+        opacity ``w`` (:meth:`smile_removed`)."""
         if self.fold_plate is None:
             return
-        w = self.smile_removed(t, head)
         if w <= 0.02:
             return
         fw = self.fold_win
@@ -769,7 +789,8 @@ class Renderer:
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         if head is None:
             head = fit_similarity(self.landmarks[list(M.POSE_ANCHORS)], t[list(M.POSE_ANCHORS)])
-        removed = min(self.src_lift - self._corner_lift(t, head), self.own_smile)
+        m, _ = self.unposed(landmarks, head)
+        removed = min(self.src_lift - self._corner_lift(m, Similarity.identity()), self.own_smile)
         c = self.config
         return float(np.clip(removed / max(c.cheek_ramp_ipd, 1e-6), 0.0, 1.0)) * c.cheek_max
 

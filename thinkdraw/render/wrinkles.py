@@ -65,9 +65,12 @@ def furrow_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - FURROW_DARKEN * strength * dark + FURROW_BULGE * strength * bulge
 
 
-def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float) -> float:
-    """Darken AU4 furrows on ``out`` (H, W, 3) uint8 in place; returns the strength used."""
-    s = furrow_strength(src_gap, lm, ipd_now)
+def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float,
+                 strength: float | None = None) -> float:
+    """Darken AU4 furrows on ``out`` (H, W, 3) uint8 in place; returns the strength used.
+    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks).
+    """
+    s = furrow_strength(src_gap, lm, ipd_now) if strength is None else strength
     if s <= 0.0:
         return 0.0
     H, W = out.shape[:2]
@@ -230,9 +233,12 @@ def lines_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - LINES_DARKEN * strength * env * dark
 
 
-def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: float) -> float:
-    """Darken AU1+AU2 forehead lines on ``out`` (H, W, 3) uint8 in place; returns the strength."""
-    s = lines_strength(src_height, lm, ipd_now)
+def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: float,
+               strength: float | None = None) -> float:
+    """Darken AU1+AU2 forehead lines on ``out`` (H, W, 3) uint8 in place; returns the strength.
+    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks).
+    """
+    s = lines_strength(src_height, lm, ipd_now) if strength is None else strength
     if s <= 0.0:
         return 0.0
     pts = np.concatenate([lm[list(BROWS_UPPER[0]) + list(BROWS_UPPER[1]), :2], lm[[FOREHEAD_TOP], :2]])
@@ -306,9 +312,12 @@ def crow_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - CROW_DARKEN * strength * dark
 
 
-def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: float) -> float:
-    """Darken AU6 crow's feet on ``out`` (H, W, 3) uint8 in place; returns the strength used."""
-    s = crow_strength(src_rise, lm, ipd_now)
+def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: float,
+                    strength: float | None = None) -> float:
+    """Darken AU6 crow's feet on ``out`` (H, W, 3) uint8 in place; returns the strength used.
+    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks).
+    """
+    s = crow_strength(src_rise, lm, ipd_now) if strength is None else strength
     if s <= 0.0:
         return 0.0
     # one window per eye: the lines reach 0.24 IPD (+ their blur) beyond the canthus, outward only
@@ -394,10 +403,12 @@ def nose_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - NOSE_DARKEN * strength * dark + NOSE_BULGE * strength * bright * (1.0 - dark)
 
 
-def draw_nose_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_wall: float, src_cheek: float) -> float:
+def draw_nose_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_wall: float, src_cheek: float,
+                    strength: float | None = None) -> float:
     """Shade AU9 nose folds on ``out`` (H, W, 3) uint8 in place; returns the strength used.
-    src_wall, src_cheek: the portrait's own :func:`nasal_wall_rise` and :func:`cheek_rise`."""
-    s = nose_strength(src_wall, src_cheek, lm, ipd_now)
+    src_wall, src_cheek: the portrait's own :func:`nasal_wall_rise` and :func:`cheek_rise`.
+    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks)."""
+    s = nose_strength(src_wall, src_cheek, lm, ipd_now) if strength is None else strength
     if s <= 0.0:
         return 0.0
     win = points_region(lm[list(NOSE_ROOT) + list(NASAL_WALLS), :2], out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
