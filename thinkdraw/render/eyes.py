@@ -419,7 +419,7 @@ def keep_lens(plate: np.ndarray, image: np.ndarray, lm: np.ndarray, lid: LidMode
     (the EYE_REGION ellipse, feathered): a spectacle plate fills under the frame with skin, which
     a dark lens must not show where the frame layer's feathered edge lets the plate through."""
     h, w = plate.shape[:2]
-    a, b = EYE_REGION[0] * ipd, EYE_REGION[1] * ipd
+    a = EYE_REGION[0] * ipd  # the ellipse's half-width: its box is a square of that half-side
     c = lm[list(lid.upper_ids), :2].mean(0)
     x0, y0 = max(int(c[0] - a) - 2, 0), max(int(c[1] - a) - 2, 0)
     x1, y1 = min(int(c[0] + a) + 3, w), min(int(c[1] + a) + 3, h)
@@ -516,7 +516,7 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
 
 LID_FILL_SIGMA = 0.06  # closed-lid colour: Gaussian reach (IPD) of the skin round the band filled into it
 LID_STRAY = 0.2  # closed-lid colour: ring pixels further than this (relative) from the local skin level are not skin
-LID_RING = 0.15  # closed-lid colour: fitted to the skin up to this far (IPD) around the covered band
+LID_RING = 0.15  # closed-lid colour: taken from the skin up to this far (IPD) round the covered band
 
 
 def _lid_skin(region: np.ndarray, lid: LidModel, px: np.ndarray, py: np.ndarray, cover: np.ndarray,
