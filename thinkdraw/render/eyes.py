@@ -372,11 +372,14 @@ def eye_hidden(image: np.ndarray, lm: np.ndarray, lid: LidModel, cheek: int, ipd
     the brow is far darker than the cheek below on the same side, and the opening is flat (a visible
     eye, even a shadowed one, shows bright sclera beside a dark iris). Nothing is drawn on such an
     eye: a closed lid or a moved iris would be painted on the lens."""
-    lum = image.astype(np.float32).mean(2) if image.ndim == 3 else image.astype(np.float32)
-    h, w = lum.shape
+    h, w = image.shape[:2]
+
+    def lum(ys: slice, xs: slice) -> np.ndarray:  # luminance of one window only (a portrait may be 8000 px)
+        return image[ys, xs].astype(np.float32).mean(2)
+
     cx, cy = (int(round(v)) for v in lm[cheek, :2])
     r = max(2, int(0.04 * ipd))
-    patch = lum[max(cy - r, 0) : cy + r + 1, max(cx - r, 0) : cx + r + 1]
+    patch = lum(slice(max(cy - r, 0), cy + r + 1), slice(max(cx - r, 0), cx + r + 1))
     skin = float(np.median(patch)) if patch.size else 0.0
     if skin <= 1.0:
         return False
@@ -386,7 +389,7 @@ def eye_hidden(image: np.ndarray, lm: np.ndarray, lid: LidModel, cheek: int, ipd
     if x1 <= x0 or y1 <= y0:
         return False
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    inside = lum[y0:y1, x0:x1][between_chains_alpha(up, lo, px, py, feather=0.5)[0] > 0.5]
+    inside = lum(slice(y0, y1), slice(x0, x1))[between_chains_alpha(up, lo, px, py, feather=0.5)[0] > 0.5]
     if inside.size < 4:
         return False
     spread = float(np.percentile(inside, 90) - np.percentile(inside, 10)) / skin
