@@ -22,7 +22,7 @@ def test_no_lines_at_rest_or_when_brows_lower() -> None:
     src = WR.brow_height(_lm(), 60.0)
     for r in (0.0, -5.0):
         out = img.copy()
-        assert WR.draw_lines(out, _lm(r), 60.0, src) == 0.0
+        assert WR.draw_lines(out, _lm(r), 60.0, WR.lines_strength(src, _lm(r), 60.0)) == 0.0
         assert np.array_equal(out, img)
 
 
@@ -36,8 +36,8 @@ def test_lines_lie_on_the_forehead_and_are_deterministic() -> None:
     img = np.full((200, 200, 3), 175, np.uint8)
     src = WR.brow_height(_lm(), 60.0)
     a, b = img.copy(), img.copy()
-    assert WR.draw_lines(a, _lm(8.0), 60.0, src) == 1.0
-    WR.draw_lines(b, _lm(8.0), 60.0, src)
+    assert WR.draw_lines(a, _lm(8.0), 60.0, WR.lines_strength(src, _lm(8.0), 60.0)) == 1.0
+    WR.draw_lines(b, _lm(8.0), 60.0, WR.lines_strength(src, _lm(8.0), 60.0))
     assert np.array_equal(a, b)
     assert a.max() <= 175 and a.min() < 175 * (1 - 0.5 * WR.LINES_DARKEN)
     ys, xs = np.nonzero(np.any(a != img, axis=2))

@@ -18,7 +18,7 @@ def test_no_furrows_at_rest_or_when_brows_part() -> None:
     src_gap = WR.brow_gap(_lm(30.0), 100.0)
     for gap in (30.0, 40.0):
         out = img.copy()
-        assert WR.draw_furrows(out, _lm(gap), 100.0, src_gap) == 0.0
+        assert WR.draw_furrows(out, _lm(gap), 100.0, WR.furrow_strength(src_gap, _lm(gap), 100.0)) == 0.0
         assert np.array_equal(out, img)
 
 
@@ -26,8 +26,8 @@ def test_furrows_appear_between_brows_only_and_are_deterministic() -> None:
     img = np.full((200, 200, 3), 180, np.uint8)
     src_gap = WR.brow_gap(_lm(30.0), 100.0)
     a, b = img.copy(), img.copy()
-    s = WR.draw_furrows(a, _lm(24.0), 100.0, src_gap)
-    WR.draw_furrows(b, _lm(24.0), 100.0, src_gap)
+    s = WR.draw_furrows(a, _lm(24.0), 100.0, WR.furrow_strength(src_gap, _lm(24.0), 100.0))
+    WR.draw_furrows(b, _lm(24.0), 100.0, WR.furrow_strength(src_gap, _lm(24.0), 100.0))
     assert s == 1.0 and np.array_equal(a, b)
     changed = np.argwhere(np.any(a != img, axis=2))
     assert len(changed) > 0 and a.min() < 160  # furrow shadows
@@ -58,7 +58,7 @@ def test_crows_feet_follow_the_cheek_raiser_only(astronaut) -> None:
     t = rig.forward({"AU6": 1.0})[0]
     assert WR.crow_strength(src, t, ipd) > 0.9
     out = np.full_like(img, 200)
-    assert WR.draw_crows_feet(out, t, ipd, src) > 0.9
+    assert WR.draw_crows_feet(out, t, ipd, WR.crow_strength(src, t, ipd)) > 0.9
     changed = np.argwhere(np.any(out != 200, axis=2))
     assert len(changed) > 0 and out.min() < 185
     xs = changed[:, 1]
@@ -103,7 +103,7 @@ def test_nose_folds_lie_on_the_nose_root(astronaut) -> None:
     img, rig, _, ipd, wall, cheek = _nose_setup(astronaut)
     t = rig.forward({"AU9": 1.0})[0]
     out = np.full_like(img, 200)
-    assert WR.draw_nose_lines(out, t, ipd, wall, cheek) > 0.9
+    assert WR.draw_nose_lines(out, t, ipd, WR.nose_strength(wall, cheek, t, ipd)) > 0.9
     lum = out.astype(float).mean(2)
     assert lum.min() < 180 and lum.max() > 201  # a fold's shadow and its lit edge
     changed = np.argwhere(np.abs(lum - 200) > 1)
@@ -112,7 +112,8 @@ def test_nose_folds_lie_on_the_nose_root(astronaut) -> None:
     assert changed[:, 1].min() > x_lo - pad and changed[:, 1].max() < x_hi + pad
     assert changed[:, 0].max() < t[1, 1]  # above the nose tip
     still = np.full_like(img, 200)
-    assert WR.draw_nose_lines(still, rig.forward({})[0], ipd, wall, cheek) == 0.0
+    rest = rig.forward({})[0]
+    assert WR.draw_nose_lines(still, rest, ipd, WR.nose_strength(wall, cheek, rest, ipd)) == 0.0
     assert np.all(still == 200)
 
 

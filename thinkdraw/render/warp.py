@@ -584,23 +584,22 @@ class Renderer:
         """Draw the refilled side band (head turns), mouth interior, moved irises, closing lids and a
         rigid glasses frame onto a warped frame (in place)."""
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        # how far the face moved against the portrait's own (smile removed, crease strengths):
+        # measured with the head's pose taken out, so a turn or a nod alone changes none
+        m, m_ipd = self.unposed(landmarks, head)
         if self.side_band is not None:
             SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
         if self.config.mouth:
             self._close_mouth(out, t, head, region, mx, my)
-            self._soften_folds(out, t, head, region, mx, my, self.smile_removed(landmarks, head))
+            self._soften_folds(out, t, head, region, mx, my, self._smile_removed_at(m))
             self._draw_mouth(out, t, head)
-        if self.config.wrinkles:
-            # how strong each crease is: measured on the landmarks with the head's pose taken out,
-            # so a turn or a nod alone draws none; drawn where the face is now
-            m, m_ipd = self.unposed(landmarks, head)
+        if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
-            WR.draw_furrows(out, t, ipd, self.src_brow_gap, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
+            WR.draw_furrows(out, t, ipd, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
             WR.draw_folds(out, t, ipd, WR.fold_strength(self.src_lift, self._corner_lift(m, Similarity.identity())))
-            WR.draw_lines(out, t, ipd, self.src_brow_height, WR.lines_strength(self.src_brow_height, m, m_ipd))
-            WR.draw_crows_feet(out, t, ipd, self.src_cheek_rise, WR.crow_strength(self.src_cheek_rise, m, m_ipd))
-            WR.draw_nose_lines(out, t, ipd, self.src_nasal_rise, self.src_cheek_rise,
-                               WR.nose_strength(self.src_nasal_rise, self.src_cheek_rise, m, m_ipd))
+            WR.draw_lines(out, t, ipd, WR.lines_strength(self.src_brow_height, m, m_ipd))
+            WR.draw_crows_feet(out, t, ipd, WR.crow_strength(self.src_cheek_rise, m, m_ipd))
+            WR.draw_nose_lines(out, t, ipd, WR.nose_strength(self.src_nasal_rise, self.src_cheek_rise, m, m_ipd))
         if self.config.eyes:
             self._draw_eyes(out, t, dst, region, mx, my)
         if self.config.lids:
@@ -789,8 +788,11 @@ class Renderer:
         t = np.asarray(landmarks, dtype=np.float64)[:, :2]
         if head is None:
             head = fit_similarity(self.landmarks[list(M.POSE_ANCHORS)], t[list(M.POSE_ANCHORS)])
-        m, _ = self.unposed(landmarks, head)
-        removed = min(self.src_lift - self._corner_lift(m, Similarity.identity()), self.own_smile)
+        return self._smile_removed_at(self.unposed(landmarks, head)[0])
+
+    def _smile_removed_at(self, unposed: np.ndarray) -> float:
+        """:meth:`smile_removed` for landmarks already in the portrait's frame (:meth:`unposed`)."""
+        removed = min(self.src_lift - self._corner_lift(unposed, Similarity.identity()), self.own_smile)
         c = self.config
         return float(np.clip(removed / max(c.cheek_ramp_ipd, 1e-6), 0.0, 1.0)) * c.cheek_max
 

@@ -65,19 +65,16 @@ def furrow_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - FURROW_DARKEN * strength * dark + FURROW_BULGE * strength * bulge
 
 
-def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_gap: float,
-                 strength: float | None = None) -> float:
-    """Darken AU4 furrows on ``out`` (H, W, 3) uint8 in place; returns the strength used.
-    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks).
-    """
-    s = furrow_strength(src_gap, lm, ipd_now) if strength is None else strength
-    if s <= 0.0:
+def draw_furrows(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float) -> float:
+    """Darken AU4 furrows of ``strength`` (:func:`furrow_strength`) on ``out`` (H, W, 3) uint8 in
+    place; returns the strength drawn (0 when nothing was)."""
+    if strength <= 0.0:
         return 0.0
     H, W = out.shape[:2]
     c = (lm[INNER_BROWS[0], :2] + lm[INNER_BROWS[1], :2]) / 2.0
     r = int(0.3 * ipd_now) + 3
     win = Region(max(int(c[0]) - r, 0), max(int(c[1]) - r, 0), min(int(c[0]) + r, W), min(int(c[1]) + r, H))
-    return s if _shade(out, win, lambda px, py: furrow_gain(px, py, lm, ipd_now, s)) else 0.0
+    return strength if _shade(out, win, lambda px, py: furrow_gain(px, py, lm, ipd_now, strength)) else 0.0
 
 
 SHADOW_TINT = np.array([0.8, 1.0, 1.12], np.float32)
@@ -233,17 +230,14 @@ def lines_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - LINES_DARKEN * strength * env * dark
 
 
-def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_height: float,
-               strength: float | None = None) -> float:
-    """Darken AU1+AU2 forehead lines on ``out`` (H, W, 3) uint8 in place; returns the strength.
-    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks).
-    """
-    s = lines_strength(src_height, lm, ipd_now) if strength is None else strength
-    if s <= 0.0:
+def draw_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float) -> float:
+    """Darken AU1+AU2 forehead lines of ``strength`` (:func:`lines_strength`) on ``out`` (H, W, 3)
+    uint8 in place; returns the strength drawn (0 when nothing was)."""
+    if strength <= 0.0:
         return 0.0
     pts = np.concatenate([lm[list(BROWS_UPPER[0]) + list(BROWS_UPPER[1]), :2], lm[[FOREHEAD_TOP], :2]])
     win = points_region(pts, out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
-    return s if _shade(out, win, lambda px, py: lines_gain(px, py, lm, ipd_now, s)) else 0.0
+    return strength if _shade(out, win, lambda px, py: lines_gain(px, py, lm, ipd_now, strength)) else 0.0
 
 
 # AU6 (cheek raiser, orbicularis oculi pars orbitalis) gathers the skin at the outer eye corners
@@ -312,20 +306,17 @@ def crow_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - CROW_DARKEN * strength * dark
 
 
-def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_rise: float,
-                    strength: float | None = None) -> float:
-    """Darken AU6 crow's feet on ``out`` (H, W, 3) uint8 in place; returns the strength used.
-    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks).
-    """
-    s = crow_strength(src_rise, lm, ipd_now) if strength is None else strength
-    if s <= 0.0:
+def draw_crows_feet(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float) -> float:
+    """Darken AU6 crow's feet of ``strength`` (:func:`crow_strength`) on ``out`` (H, W, 3) uint8 in
+    place; returns the strength drawn (0 when nothing was)."""
+    if strength <= 0.0:
         return 0.0
     # one window per eye: the lines reach 0.24 IPD (+ their blur) beyond the canthus, outward only
     drawn = False
     for side, k in enumerate(OUTER_CANTHI):
         win = points_region(lm[[k], :2], out.shape[1], out.shape[0], pad=int(0.3 * ipd_now) + 3)
-        drawn |= _shade(out, win, lambda px, py, side=side: crow_gain(px, py, lm, ipd_now, s, (side,)))
-    return s if drawn else 0.0
+        drawn |= _shade(out, win, lambda px, py, side=side: crow_gain(px, py, lm, ipd_now, strength, (side,)))
+    return strength if drawn else 0.0
 
 
 # AU9 (nose wrinkler, levator labii superioris alaeque nasi) pulls the skin along the sides of the
@@ -403,13 +394,10 @@ def nose_gain(px: np.ndarray, py: np.ndarray, lm: np.ndarray, ipd: float,
     return 1.0 - NOSE_DARKEN * strength * dark + NOSE_BULGE * strength * bright * (1.0 - dark)
 
 
-def draw_nose_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, src_wall: float, src_cheek: float,
-                    strength: float | None = None) -> float:
-    """Shade AU9 nose folds on ``out`` (H, W, 3) uint8 in place; returns the strength used.
-    src_wall, src_cheek: the portrait's own :func:`nasal_wall_rise` and :func:`cheek_rise`.
-    ``strength``: used instead of measuring it on ``lm`` (the renderer measures on the head-pose-free landmarks)."""
-    s = nose_strength(src_wall, src_cheek, lm, ipd_now) if strength is None else strength
-    if s <= 0.0:
+def draw_nose_lines(out: np.ndarray, lm: np.ndarray, ipd_now: float, strength: float) -> float:
+    """Shade AU9 nose folds of ``strength`` (:func:`nose_strength`) on ``out`` (H, W, 3) uint8 in
+    place; returns the strength drawn (0 when nothing was)."""
+    if strength <= 0.0:
         return 0.0
     win = points_region(lm[list(NOSE_ROOT) + list(NASAL_WALLS), :2], out.shape[1], out.shape[0], pad=int(0.15 * ipd_now) + 3)
-    return s if _shade(out, win, lambda px, py: nose_gain(px, py, lm, ipd_now, s)) else 0.0
+    return strength if _shade(out, win, lambda px, py: nose_gain(px, py, lm, ipd_now, strength)) else 0.0
