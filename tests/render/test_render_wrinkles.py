@@ -133,3 +133,22 @@ def test_a_turn_or_a_nod_draws_no_creases_but_the_expression_still_does(astronau
     for expression in ({"AU1": 1.0}, {"AU4": 1.0}, {"AU6": 1.0}, {"AU9": 1.0}, {"AU12L": 1.0, "AU12R": 1.0}):
         t = rig.forward({**expression, "yaw": 25.0, "pitch": -10.0})[0]
         assert not np.array_equal(on.render(t), off.render(t)), expression
+
+
+def test_closing_a_photo_s_open_mouth_draws_no_nasolabial_folds(astronaut) -> None:
+    """A photo with the jaw dropped has its lip corners low; the neutralised face raises them, which
+    is no smile. Before, the folds were measured from the photo's corners, so the neutral render of
+    such a photo drew full-strength folds (6 of 23 registry faces, 3 at full strength)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    open_lm = Rig(portrait).forward({"AU25": 1.0, "AU27": 1.0})[0]  # (478, 3) a wide-open photo
+    rig = Rig(landmarks=open_lm)
+    assert rig.own_aus["AU26"] > 0.5
+    on, off = Renderer(img, open_lm), Renderer(img, open_lm, RenderConfig(wrinkles=False))
+    assert on.fold_lift > on.src_lift + 0.05  # IPDs: the neutral corners sit well above the photo's
+    rest = rig.forward({})[0]
+    assert np.array_equal(on.render(rest), off.render(rest))
+    smile = rig.forward({"AU12L": 1.0, "AU12R": 1.0})[0]
+    assert not np.array_equal(on.render(smile), off.render(smile))

@@ -206,7 +206,11 @@ class Renderer:
         self.landmarks3 = raw.copy() if raw.shape[1] > 2 else None  # (478, 3) for head-pose-free measures
         self._build_mesh()
         self._build_appearance()
-        self.own_smile = self._own_smile_lift(raw)
+        lift = self._own_smile_lift(raw)
+        self.own_smile = max(lift, 0.0)
+        # the nasolabial folds deepen from the higher of the photo's and the neutralised face's lip
+        # corners: a photo with its mouth open wide has them low, and closing it is no smile
+        self.fold_lift = self.src_lift - min(lift, 0.0)
 
     # ------------------------------------------------------------------ precompute
     def _build_mesh(self) -> None:
@@ -596,7 +600,7 @@ class Renderer:
         if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
             WR.draw_furrows(out, t, ipd, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
-            WR.draw_folds(out, t, ipd, WR.fold_strength(self.src_lift, self._corner_lift(m, Similarity.identity())))
+            WR.draw_folds(out, t, ipd, WR.fold_strength(self.fold_lift, self._corner_lift(m, Similarity.identity())))
             WR.draw_lines(out, t, ipd, WR.lines_strength(self.src_brow_height, m, m_ipd))
             WR.draw_crows_feet(out, t, ipd, WR.crow_strength(self.src_cheek_rise, m, m_ipd))
             WR.draw_nose_lines(out, t, ipd, WR.nose_strength(self.src_nasal_rise, self.src_cheek_rise, m, m_ipd))
@@ -766,8 +770,9 @@ class Renderer:
     def _own_smile_lift(self, landmarks: np.ndarray) -> float:
         """How far (IPDs) the photo's own smile lifts its lip corners: its corner lift minus that of
         the neutralised face (the rig's own-AU estimate, :mod:`thinkdraw.face.rig`), from the
-        portrait's (478, 3) landmarks. Landmarks without depth, or too degenerate to fit a head pose
-        to (e.g. all in one point), cannot be neutralised: no limit (inf)."""
+        portrait's (478, 3) landmarks; negative where the photo's corners sit lower than the
+        neutralised face's (a mouth open wide). Landmarks without depth, or too degenerate to fit a
+        head pose to (e.g. all in one point), cannot be neutralised: no limit (inf)."""
         if landmarks.shape != (M.N_LANDMARKS, 3):
             return float("inf")
         from thinkdraw.face.rig import Rig
@@ -775,7 +780,7 @@ class Renderer:
         with np.errstate(all="ignore"):  # a degenerate fit gives NaN, answered below
             neutral = Rig(landmarks=landmarks).neutral_landmarks
             lift = self.src_lift - self._corner_lift(neutral, Similarity.identity())
-        return max(lift, 0.0) if np.isfinite(lift) else float("inf")
+        return lift if np.isfinite(lift) else float("inf")
 
     def smile_removed(self, landmarks: np.ndarray, head: Similarity | None = None) -> float:
         """Opacity in [0, cheek_max] of the smile-free cheek plate for target landmarks (478, 2|3).
