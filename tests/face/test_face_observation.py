@@ -118,3 +118,39 @@ def test_face_crops_are_square_and_centred(astronaut, analyzer):
     assert p.interocular == pytest.approx(RF.CROP_SIDE / RF.CROP_IODS, rel=0.1)
     cx = p.landmarks[:, 0].mean()
     assert abs(cx - RF.CROP_SIDE / 2) < 0.05 * RF.CROP_SIDE
+
+
+def test_the_shipped_model_fits_the_rig_and_reads_like_it(rig):
+    """The model that ships: one basis per rig column, learned on many faces, mirror-symmetric (each
+    face counted with its mirror image), and every column moves the mesh the way the rig's own field
+    does (MediaPipe reports part of a motion, never its opposite)."""
+    from thinkdraw.eval.observation import shipped
+
+    model = shipped()
+    basis = model.basis_for(rig.model.columns)
+    assert basis.shape == rig.model.lin_basis.shape and np.isfinite(basis).all()
+    assert len(model.meta["faces"]) >= 15 and "mediapipe" in model.meta["detector"]
+    assert np.allclose(mirrored(basis, model.columns), basis, atol=1e-6)
+    own = rig.model.lin_basis
+    cos = (basis * own).sum((1, 2)) / (np.linalg.norm(basis, axis=(1, 2)) * np.linalg.norm(own, axis=(1, 2)))
+    assert (cos > 0.05).all(), dict(zip(model.columns, cos.round(2)))
+    assert np.median(cos) > 0.5
+
+
+def test_an_observation_model_round_trips_and_bad_files_are_one_clear_error(rig, tmp_path):
+    from thinkdraw.eval.observation import ObservationModel, load_model, save_model
+
+    cols = tuple(rig.model.columns)
+    b = np.random.default_rng(1).normal(size=rig.model.lin_basis.shape)
+    path = save_model(ObservationModel(b, cols, {"faces": [{"name": "x", "yaw": 1.0}]}), tmp_path / "m.npz")
+    back = load_model(path)
+    assert back.columns == cols and back.meta["faces"][0]["name"] == "x"
+    assert np.allclose(back.basis, b, atol=1e-5)
+    with pytest.raises(InputError, match=r"^observation model columns .* do not match the rig's"):
+        back.basis_for(cols[::-1])
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match=r"^cannot read observation model .*bad\.npz"):
+        load_model(tmp_path / "bad.npz")
+    with pytest.raises(InputError, match=r"^cannot read observation model"):
+        load_model(tmp_path / "missing.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "m.npz"]  # no temporary left

@@ -153,9 +153,11 @@ def markdown_table(results: list[AUResult]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m thinkdraw.eval.closed_loop [--portrait astronaut|grace_hopper]``: print the table."""
+    """``python -m thinkdraw.eval.closed_loop [--portrait astronaut|grace_hopper]``: print the tables,
+    measured with the rig inverse and with the shipped MediaPipe observation model."""
     import argparse
 
+    from thinkdraw.eval.observation import shipped
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.samples import load_sample
 
@@ -163,11 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--portrait", choices=("astronaut", "grace_hopper"), action="append",
                     help="portrait(s) to run (default: both)")
     args = ap.parse_args(argv)
+    model = shipped()
     for name in args.portrait or ["astronaut", "grace_hopper"]:
         img = load_sample(name)
-        print(f"### {name}\n")
-        res = closed_loop(img, analyze_portrait(img))
-        print(markdown_table(res))
+        renders = detect_renders(img, analyze_portrait(img))
+        print(f"### {name}, rig inverse\n")
+        print(markdown_table(score(renders)))
+        print(f"\n### {name}, rig inverse with the shipped observation model "
+              f"(learned on {len(model.meta.get('faces', []))} registry faces)\n")
+        print(markdown_table(score(renders, observation=model.basis_for(renders.rig.model.columns))))
         print(f"\n{STILL_NOTE}\n")
     return 0
 
