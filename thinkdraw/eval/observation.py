@@ -75,6 +75,11 @@ def observe_face(image: np.ndarray, portrait: Any, analyzer: Any = None) -> np.n
     return basis
 
 
+def _sided(col: str) -> bool:
+    """True for one side's channel of a split AU (``AU12L``, ``AU45R``)."""
+    return col.startswith("AU") and col[-1] in "LR"
+
+
 def mirrored(basis: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     """(C, 478, 3) -> the same observation of the mirror-image face: left and right columns and
     landmarks swapped, x negated, gaze_h negated."""
@@ -84,9 +89,7 @@ def mirrored(basis: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     cols = list(columns)
     out = np.empty_like(fields)
     for k, col in enumerate(cols):
-        twin = col
-        if col.startswith("AU") and col[-1] in "LR":
-            twin = col[:-1] + ("R" if col[-1] == "L" else "L")
+        twin = col[:-1] + ("R" if col[-1] == "L" else "L") if _sided(col) else col
         out[cols.index(twin)] = -fields[k] if col == "gaze_h" else fields[k]
     return out
 
@@ -112,7 +115,7 @@ def half_face_mask(columns: Sequence[str]) -> np.ndarray:
     h = up * x[:, 1]
     mask = np.ones((len(columns), x.shape[0], 1))
     for k, col in enumerate(columns):
-        au = col[:-1] if col.startswith("AU") and col[-1] in "LR" else col
+        au = col[:-1] if _sided(col) else col
         if au in UPPER_FACE:
             mask[k, h < h[NOSE_TIP], 0] = 0.0
         elif au in LOWER_FACE:
@@ -183,8 +186,8 @@ def shipped() -> ObservationModel:
 
 def learn_from_faces(faces: Sequence[Any], analyzer: Any = None) -> ObservationModel:
     """Observe every face (objects with ``name``, ``image``, ``yaw``; see
-    :class:`thinkdraw.eval.registry_faces.RegistryFace`) and learn their mirrored mean. A face
-    MediaPipe loses in a render is left out (logged)."""
+    :class:`thinkdraw.eval.registry_faces.RegistryFace`) and :func:`learn` the model from them. A
+    face MediaPipe loses in a render is left out (logged)."""
     from importlib.metadata import version
 
     from tqdm import tqdm

