@@ -172,3 +172,18 @@ def test_an_action_is_observed_only_on_the_half_of_the_face_it_can_reach(rig):
     own = rig.model.lin_basis
     kept = np.linalg.norm(own * mask[..., None], axis=(1, 2)) / np.linalg.norm(own, axis=(1, 2))
     assert kept.min() > 0.95, dict(zip(cols, kept.round(3)))
+
+
+def test_relearning_with_no_faces_or_an_unwritable_folder_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    from thinkdraw.eval import observation as OB
+
+    monkeypatch.setattr(RF, "registry_faces", lambda: [])  # e.g. no package could be fetched
+    assert OB.main(["-o", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("python -m thinkdraw.eval.observation: error: no frontal registry face to learn from "
+                   "(could the packages be fetched? see the warnings above)")
+    assert not any(tmp_path.iterdir())
+    monkeypatch.setattr(OB.os, "access", lambda path, mode: False)
+    with pytest.raises(SystemExit) as e:
+        OB.main(["-o", str(tmp_path / "m.npz")])
+    assert e.value.code == 2 and f"cannot write to {tmp_path}" in capsys.readouterr().err

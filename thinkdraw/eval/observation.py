@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from thinkdraw.errors import InputError
+from thinkdraw.errors import InputError, ThinkdrawError
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -222,9 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", type=Path, default=SHIPPED, help="where to write the .npz (default: %(default)s)")
     args = ap.parse_args(argv)
     setup_logging()
-    faces = [f for f in registry_faces() if abs(f.yaw) < FRONTAL_YAW]
-    model = learn_from_faces(faces)
-    save_model(model, args.output)
+    folder = args.output.parent
+    if folder.exists() and not os.access(folder, os.W_OK):  # before minutes of rendering, not after
+        ap.error(f"cannot write to {folder}")
+    try:
+        faces = [f for f in registry_faces() if abs(f.yaw) < FRONTAL_YAW]
+        if not faces:
+            raise InputError("no frontal registry face to learn from (could the packages be fetched? see the warnings above)")
+        model = learn_from_faces(faces)
+        save_model(model, args.output)
+    except ThinkdrawError as exc:
+        print(f"{ap.prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
     log.info("learned on %d faces, written to %s", len(model.meta["faces"]), args.output)
     return 0
 
