@@ -65,7 +65,7 @@ def section_posed(faces, judge) -> None:
 
 def section_closed_loop(faces, frontal) -> None:
     from thinkdraw.eval.closed_loop import detect_renders, score
-    from thinkdraw.eval.observation import learn, observe_face
+    from thinkdraw.eval.observation import fit, observe_face
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
     from thinkdraw.samples import SAMPLE_NAMES, load_sample
@@ -89,7 +89,7 @@ def section_closed_loop(faces, frontal) -> None:
         cell = "—"
         others = [b for n, b in observed.items() if n != f.name]
         if f.name in observed and others:
-            res_o = score(renders, observation=learn(others, columns))
+            res_o = score(renders, observation=fit(others, columns))
             cell = f"{sum(r.passed for r in res_o)}/{len(res_o)}"
             obs_n.append(sum(r.passed for r in res_o))
             for r in res_o:
@@ -100,7 +100,7 @@ def section_closed_loop(faces, frontal) -> None:
         print(f"| {f.name} | {f.yaw:+.0f} | {sum(r.passed for r in res)}/{len(res)} | {cell} |")
     if rig_n:
         print(f"| **frontal mean ({len(rig_n)} faces)** | | **{np.mean(rig_n):.1f}** | **{np.mean(obs_n):.1f}** |")
-    model = learn(list(observed.values()), columns)
+    model = fit(list(observed.values()), columns)
     print("\nBundled portraits, observation model learned on all frontal registry faces:\n")
     print("| portrait | rig inverse | observation model |\n|---|---|---|")
     for name in SAMPLE_NAMES:

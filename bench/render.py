@@ -56,13 +56,13 @@ def section_closed_loop(imgs: dict[str, np.ndarray]) -> None:
 
     model = shipped()
     print("## Closed loop (render AU at 1.0 -> MediaPipe -> rig inverse; pass = strongest and >= 0.5)\n")
-    print(f"Each cell: the rig inverse / the inverse with the shipped MediaPipe observation model (learned on "
+    print(f"Each cell: the rig inverse / the shipped MediaPipe observation model's reader (basis and noise learned on "
           f"{len(model.meta.get('faces', []))} registry faces, {model.meta.get('learned', '?')}; never on these two).\n")
     res = {}
     for name in ("astronaut", "grace_hopper"):
         img = imgs[name]
         renders = detect_renders(img, analyze_portrait(img))
-        res[name] = (score(renders), score(renders, observation=model.basis_for(renders.rig.model.columns)))
+        res[name] = (score(renders), score(renders, observation=model))
     names = list(res)
 
     def cell(r) -> str:  # noqa: ANN001

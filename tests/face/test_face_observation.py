@@ -135,6 +135,9 @@ def test_the_shipped_model_fits_the_rig_and_reads_like_it(rig):
     cos = (basis * own).sum((1, 2)) / (np.linalg.norm(basis, axis=(1, 2)) * np.linalg.norm(own, axis=(1, 2)))
     assert (cos > 0.05).all(), dict(zip(model.columns, cos.round(2)))
     assert np.median(cos) > 0.5
+    from thinkdraw.eval.observation import NOISE_RANK
+
+    assert model.noise is not None and model.noise.shape == (NOISE_RANK, 478, 3) and model.noise_floor > 0.0
 
 
 def test_an_observation_model_round_trips_and_bad_files_are_one_clear_error(rig, tmp_path):
@@ -187,3 +190,96 @@ def test_relearning_with_no_faces_or_an_unwritable_folder_is_one_line_and_exit_2
     with pytest.raises(SystemExit) as e:
         OB.main(["-o", str(tmp_path / "m.npz")])
     assert e.value.code == 2 and f"cannot write to {tmp_path}" in capsys.readouterr().err
+
+
+def test_whitening_is_the_inverse_square_root_of_the_shrunk_noise_covariance(rig):
+    from thinkdraw.eval.observation import NOISE_SHRINKAGE, ObservationModel
+
+    rng = np.random.default_rng(2)
+    v = 478 * 3
+    axes, _ = np.linalg.qr(rng.normal(size=(v, 3)))
+    factor = (axes * [3.0, 2.0, 0.5]).T  # three orthogonal directions with their standard deviations
+    model = ObservationModel(rig.model.lin_basis, tuple(rig.model.columns), noise=factor.reshape(3, 478, 3),
+                             noise_floor=0.2)
+    cov = (1 - NOISE_SHRINKAGE) * factor.T @ factor + NOISE_SHRINKAGE * 0.2 * np.eye(v)
+    x = rng.normal(size=(2, v))
+    w = model.whiten(x)
+    assert np.allclose(w @ w.T, x @ np.linalg.inv(cov) @ x.T)  # ||W x||^2 = x^T Sigma^-1 x
+    assert np.allclose(ObservationModel(rig.model.lin_basis, tuple(rig.model.columns)).whiten(x), x)  # no noise model
+
+
+def test_the_reader_measures_the_basis_and_discounts_a_learned_detector_error(rig):
+    """A detector that, with a jaw drop, also moves the lid points (MediaPipe does: its shape prior
+    couples them) makes plain least squares read a strong AU5. A model that learned this error as
+    noise reads the jaw drop alone; a real AU5 still reads in full."""
+    from thinkdraw.eval.observation import ObservationModel, _canonical, _coordinate_weights
+
+    cols = tuple(rig.model.columns)
+    neutral = rig.forward({})[0]
+    plain = ObservationModel(rig.model.lin_basis, cols)
+    got = plain.measure(rig.forward({"AU12L": 0.6, "AU12R": 0.6, "AU1": 0.4})[0], neutral)
+    assert got[cols.index("AU12L")] == pytest.approx(0.6, abs=0.02) and got[cols.index("AU1")] == pytest.approx(0.4, abs=0.02)
+    assert np.all(got >= -1.0) and np.all(got <= 1.0)
+
+    lid = rig.forward({"AU5": 1.0})[0] - neutral
+    wiggle = np.where(np.abs(lid).sum(1, keepdims=True) > 0, np.random.default_rng(0).normal(size=lid.shape), 0.0)
+    error = lid + wiggle * np.abs(lid).max()  # lid points pushed roughly as AU5 does, not exactly
+    seen = rig.forward({"AU26": 1.0})[0] + 0.5 * error
+    ref = Rig(landmarks=neutral, neutralise=False)
+    direction = (_canonical(ref, neutral + error) - ref.model_raw.neutral).reshape(-1) * _coordinate_weights()
+    noisy = ObservationModel(rig.model.lin_basis, cols, noise=direction.reshape(1, 478, 3),
+                             noise_floor=0.1 * direction @ direction / direction.size)
+    i5, i26 = cols.index("AU5"), cols.index("AU26")
+    before, after = plain.measure(seen, neutral), noisy.measure(seen, neutral)
+    assert before[i5] > 0.5 and before[i26] == pytest.approx(1.0, abs=0.05)
+    assert after[i5] < 0.05 and after[i26] == pytest.approx(1.0, abs=0.05)
+    assert noisy.measure(rig.forward({"AU5": 1.0})[0], neutral)[i5] == pytest.approx(1.0, abs=0.05)
+
+
+def test_antagonists_are_never_read_together(rig):
+    from thinkdraw.eval.observation import ObservationModel
+    from thinkdraw.face.rig import _exclusive_pairs
+
+    cols = tuple(rig.model.columns)
+    neutral = rig.forward({})[0]
+    seen = rig.forward({"AU5": 0.6})[0] + (rig.forward({"AU43": 0.6})[0] - neutral)
+    a = ObservationModel(rig.model.lin_basis, cols).measure(seen, neutral)
+    assert all(min(a[i], a[j]) <= 1e-6 for i, j in _exclusive_pairs(cols))
+
+
+def test_a_model_with_noise_round_trips_and_a_broken_noise_is_one_clear_error(rig, tmp_path):
+    from thinkdraw.eval.observation import ObservationModel, load_model, save_model
+
+    cols = tuple(rig.model.columns)
+    rng = np.random.default_rng(3)
+    model = ObservationModel(rig.model.lin_basis, cols, {}, rng.normal(size=(4, 478, 3)), 0.3)
+    back = load_model(save_model(model, tmp_path / "m.npz"))
+    assert np.allclose(back.noise, model.noise, atol=1e-5) and back.noise_floor == pytest.approx(0.3)
+    save_model(ObservationModel(rig.model.lin_basis, cols, {}, rng.normal(size=(4, 10, 3)), 0.3), tmp_path / "b.npz")
+    with pytest.raises(InputError, match=r"^observation model .*b\.npz: noise \(4, 10, 3\) does not fit the basis"):
+        load_model(tmp_path / "b.npz")
+
+
+def test_quieted_silences_one_loggers_notes_for_a_block_and_restores_it():
+    import logging
+
+    from thinkdraw.utils.logs import get_logger, quieted
+
+    messages: list[str] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    log = get_logger("thinkdraw.render.warp")
+    parent = get_logger("thinkdraw.render")
+    log.addHandler(handler)
+    before, base = parent.level, get_logger("thinkdraw").level
+    get_logger("thinkdraw").setLevel(logging.INFO)
+    try:
+        with quieted("thinkdraw.render"):
+            log.info("inside")
+            log.warning("a warning still shows")
+        log.info("after")
+    finally:
+        log.removeHandler(handler)
+        get_logger("thinkdraw").setLevel(base)
+    assert messages == ["a warning still shows", "after"]
+    assert parent.level == before

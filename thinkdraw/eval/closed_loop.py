@@ -68,13 +68,19 @@ def au_groups() -> dict[str, list[int]]:
 
 
 def measure_aus(rig: Any, landmarks: np.ndarray, neutral: np.ndarray | None = None,
-                observation: np.ndarray | None = None) -> dict[str, float]:
+                observation: Any = None) -> dict[str, float]:
     """(478, 2|3) landmarks -> {AU: intensity} by the rig inverse (mean over an AU's channels).
 
     neutral: optional (478, 3) landmarks of the same face at rest used as the reference.
-    observation: optional (C, 478, 3) detector observation basis (:mod:`thinkdraw.eval.observation`).
+    observation: optional :class:`thinkdraw.eval.observation.ObservationModel` (needs ``neutral``):
+    read with the detector's learned basis and noise instead of the rig inverse.
     """
-    vec = np.asarray(rig.inverse(landmarks, neutral=neutral, observation=observation))[0]
+    if observation is not None:
+        if neutral is None:
+            raise ValueError("reading with an observation model needs the neutral landmarks")
+        vec = observation.measure(landmarks, neutral)  # basis columns: the rig's AU channels come first
+    else:
+        vec = np.asarray(rig.inverse(landmarks, neutral=neutral))[0]
     return {au: float(np.mean(vec[ix])) for au, ix in au_groups().items()}
 
 
@@ -115,12 +121,12 @@ def detect_renders(image: np.ndarray, portrait: Any, aus: list[str] | None = Non
     return LoopRenders(rig, neutral, seen)
 
 
-def score(renders: LoopRenders, observation: np.ndarray | None = None) -> list[AUResult]:
-    """Measure every re-detected render with the rig inverse (or a detector observation basis
-    learned on other faces, :mod:`thinkdraw.eval.observation`) and judge each AU."""
+def score(renders: LoopRenders, observation: Any = None) -> list[AUResult]:
+    """Measure every re-detected render with the rig inverse (or with a detector observation model
+    learned on other faces, :class:`thinkdraw.eval.observation.ObservationModel`) and judge each AU."""
     results = []
     for au, landmarks in renders.seen.items():
-        if landmarks is None:
+        if landmarks is None or (observation is not None and renders.neutral is None):  # nothing to read against
             results.append(AUResult(au, 0.0, "-", 0.0, False, False))
             continue
         m = measure_aus(renders.rig, landmarks, renders.neutral, observation)
@@ -134,7 +140,7 @@ def score(renders: LoopRenders, observation: np.ndarray | None = None) -> list[A
 
 def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, level: float = 1.0,
                 analyzer: Any = None, rig: Any = None, renderer: Any = None,
-                observation: np.ndarray | None = None) -> list[AUResult]:
+                observation: Any = None) -> list[AUResult]:
     """Run the closed loop for ``aus`` (default: every facial AU of the catalog) on one portrait:
     :func:`detect_renders` then :func:`score` (``observation``: see there)."""
     return score(detect_renders(image, portrait, aus, level, analyzer, rig, renderer), observation)
@@ -171,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         renders = detect_renders(img, analyze_portrait(img))
         print(f"### {name}, rig inverse\n")
         print(markdown_table(score(renders)))
-        print(f"\n### {name}, rig inverse with the shipped observation model "
+        print(f"\n### {name}, read with the shipped observation model "
               f"(learned on {len(model.meta.get('faces', []))} registry faces)\n")
-        print(markdown_table(score(renders, observation=model.basis_for(renders.rig.model.columns))))
+        print(markdown_table(score(renders, observation=model)))
         print(f"\n{STILL_NOTE}\n")
     return 0
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 
 _CONFIGURED = False
 
@@ -34,3 +36,16 @@ def setup_logging(verbosity: int = 0) -> None:
 def get_logger(name: str) -> logging.Logger:
     """Return a child of the ``thinkdraw`` logger."""
     return logging.getLogger(name if name.startswith("thinkdraw") else f"thinkdraw.{name}")
+
+
+@contextlib.contextmanager
+def quieted(name: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Raise one logger's level for a block (e.g. per-portrait INFO lines during a batch with its
+    own progress bar), then restore it."""
+    logger = get_logger(name)
+    old = logger.level
+    logger.setLevel(max(level, logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
