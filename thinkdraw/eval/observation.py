@@ -152,7 +152,9 @@ NOISE_SHRINKAGE = 0.3
 """Weight of the isotropic part in the noise covariance, (1 - s) * sample + s * mean variance * I
 (shrinkage toward a scaled identity, Ledoit & Wolf, J. Multivariate Anal. 88 (2004)): the sample
 covariance of ~2000 residuals in 1434 coordinates is near singular. Leave-one-out over 57 faces:
-0.3 and 0.5 give 14.9 and 14.8 of 29, 0.05 gives 11.2, 1.0 (plain least squares) 10.2."""
+0.3 and 0.5 give 14.9 and 14.8 of 29; in an earlier trial (residuals masked to each half-face, no
+antagonist rule) 0.05 / 0.2 / 0.5 / 1.0 gave 11.2 / 12.8 / 13.2 / 10.0, 1.0 being plain least
+squares."""
 
 
 def _coordinate_weights() -> np.ndarray:
