@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from thinkdraw.eval.observation import ObservationModel
+
 PASS_LEVEL = 0.5
 """Minimum measured intensity of the intended AU."""
 
@@ -68,7 +70,7 @@ def au_groups() -> dict[str, list[int]]:
 
 
 def measure_aus(rig: Any, landmarks: np.ndarray, neutral: np.ndarray | None = None,
-                observation: Any = None) -> dict[str, float]:
+                observation: ObservationModel | None = None) -> dict[str, float]:
     """(478, 2|3) landmarks -> {AU: intensity} by the rig inverse (mean over an AU's channels).
 
     neutral: optional (478, 3) landmarks of the same face at rest used as the reference.
@@ -121,7 +123,7 @@ def detect_renders(image: np.ndarray, portrait: Any, aus: list[str] | None = Non
     return LoopRenders(rig, neutral, seen)
 
 
-def score(renders: LoopRenders, observation: Any = None) -> list[AUResult]:
+def score(renders: LoopRenders, observation: ObservationModel | None = None) -> list[AUResult]:
     """Measure every re-detected render with the rig inverse (or with a detector observation model
     learned on other faces, :class:`thinkdraw.eval.observation.ObservationModel`) and judge each AU."""
     results = []
@@ -140,7 +142,7 @@ def score(renders: LoopRenders, observation: Any = None) -> list[AUResult]:
 
 def closed_loop(image: np.ndarray, portrait: Any, aus: list[str] | None = None, level: float = 1.0,
                 analyzer: Any = None, rig: Any = None, renderer: Any = None,
-                observation: Any = None) -> list[AUResult]:
+                observation: ObservationModel | None = None) -> list[AUResult]:
     """Run the closed loop for ``aus`` (default: every facial AU of the catalog) on one portrait:
     :func:`detect_renders` then :func:`score` (``observation``: see there)."""
     return score(detect_renders(image, portrait, aus, level, analyzer, rig, renderer), observation)
