@@ -212,7 +212,8 @@ def test_the_reader_measures_the_basis_and_discounts_a_learned_detector_error(ri
     """A detector that, with a jaw drop, also moves the lid points (MediaPipe does: its shape prior
     couples them) makes plain least squares read a strong AU5. A model that learned this error as
     noise reads the jaw drop alone; a real AU5 still reads in full."""
-    from thinkdraw.eval.observation import ObservationModel, _canonical, _coordinate_weights
+    from thinkdraw.eval.observation import ObservationModel, _canonical
+    from thinkdraw.face.rig import coordinate_weights
 
     cols = tuple(rig.model.columns)
     neutral = rig.forward({})[0]
@@ -226,7 +227,7 @@ def test_the_reader_measures_the_basis_and_discounts_a_learned_detector_error(ri
     error = lid + wiggle * np.abs(lid).max()  # lid points pushed roughly as AU5 does, not exactly
     seen = rig.forward({"AU26": 1.0})[0] + 0.5 * error
     ref = Rig(landmarks=neutral, neutralise=False)
-    direction = (_canonical(ref, neutral + error) - ref.model_raw.neutral).reshape(-1) * _coordinate_weights()
+    direction = (_canonical(ref, neutral + error) - ref.model_raw.neutral).reshape(-1) * coordinate_weights()
     noisy = ObservationModel(rig.model.lin_basis, cols, noise=direction.reshape(1, 478, 3),
                              noise_floor=0.1 * direction @ direction / direction.size)
     i5, i26 = cols.index("AU5"), cols.index("AU26")

@@ -107,22 +107,23 @@ LOWER_FACE: frozenset[str] = frozenset({"AU10", "AU11", "AU12", "AU13", "AU14", 
                                         "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28"})
 """Lower-face actions (FACS 2002 ch. 3-6), less AU9, whose pull reaches the inner brows: they cannot
 move the mesh above the nose bridge."""
-NOSE_TIP, NOSE_BRIDGE = 1, 6  # MediaPipe mesh points: the upper half ends at the tip, the lower at the bridge
+NOSE_BRIDGE = 6  # MediaPipe mesh point on the bridge (mesh.NOSE_BRIDGE's second): the lower half ends there, the upper at mesh.NOSE_TIP
 
 
 def half_face_mask(columns: Sequence[str]) -> np.ndarray:
     """(C, 478, 1) in {0, 1}: 0 where a column's action cannot reach (see UPPER_FACE, LOWER_FACE),
     measured on the canonical face's height."""
+    from thinkdraw.face import mesh
     from thinkdraw.face.canonical import canonical_neutral
 
     x = canonical_neutral()
-    up = 1.0 if x[10, 1] > x[152, 1] else -1.0  # forehead above chin
+    up = 1.0 if x[mesh.FOREHEAD, 1] > x[mesh.CHIN, 1] else -1.0
     h = up * x[:, 1]
     mask = np.ones((len(columns), x.shape[0], 1))
     for k, col in enumerate(columns):
         au = col[:-1] if _sided(col) else col
         if au in UPPER_FACE:
-            mask[k, h < h[NOSE_TIP], 0] = 0.0
+            mask[k, h < h[mesh.NOSE_TIP], 0] = 0.0
         elif au in LOWER_FACE:
             mask[k, h > h[NOSE_BRIDGE], 0] = 0.0
     return mask
@@ -157,15 +158,6 @@ antagonist rule) 0.05 / 0.2 / 0.5 / 1.0 gave 11.2 / 12.8 / 13.2 / 10.0, 1.0 bein
 squares."""
 
 
-def _coordinate_weights() -> np.ndarray:
-    """(478 * 3,) square roots of the rig inverse's per-coordinate weights (vertex weights, z
-    down-weighted): the measurement space the noise is modelled in."""
-    from thinkdraw.face import mesh
-    from thinkdraw.face.rig import Z_WEIGHT, _vertex_weights
-
-    return np.sqrt(np.repeat(_vertex_weights(), 3) * np.tile([1.0, 1.0, Z_WEIGHT], mesh.N_LANDMARKS))
-
-
 def learn_noise(bases: Sequence[np.ndarray], basis: np.ndarray, columns: Sequence[str],
                 rank: int = NOISE_RANK) -> tuple[np.ndarray, float]:
     """How far each face's observation strays from the model, as a low-rank covariance.
@@ -174,10 +166,13 @@ def learn_noise(bases: Sequence[np.ndarray], basis: np.ndarray, columns: Sequenc
     masked: a mouth action that moves MediaPipe's lid points on one face and not on another is
     exactly the noise a reader must learn to discount. Returns ``factor`` (K, 478, 3), the top
     ``rank`` principal directions scaled by their standard deviation, and ``floor``, the mean
-    variance of one coordinate (both in the weighted space of :func:`_coordinate_weights`)."""
+    variance of one coordinate (both weighted as the rig inverse weighs coordinates,
+    :func:`thinkdraw.face.rig.coordinate_weights`)."""
+    from thinkdraw.face.rig import coordinate_weights
+
     if not bases:
         raise InputError("a noise model needs at least one face")
-    wk = _coordinate_weights()
+    wk = coordinate_weights()
     flat = basis.reshape(len(columns), -1)
     res = np.concatenate([np.concatenate([b.reshape(len(columns), -1) - flat,
                                           mirrored(b, columns).reshape(len(columns), -1) - flat])
@@ -221,6 +216,14 @@ class ObservationModel:
         gain = 1.0 / np.sqrt((1.0 - NOISE_SHRINKAGE) * norms ** 2 + iso) - 1.0 / np.sqrt(iso)
         return x / np.sqrt(iso) + ((x @ axes.T) * gain) @ axes
 
+    @functools.cached_property
+    def _design(self) -> np.ndarray:
+        """(478 * 3, C) the basis weighted as the rig inverse weighs coordinates, then whitened: the
+        same for every face, so computed once per model."""
+        from thinkdraw.face.rig import coordinate_weights
+
+        return self.whiten(self.basis.reshape(len(self.basis), -1) * coordinate_weights()).T
+
     def measure(self, landmarks: np.ndarray, neutral: np.ndarray) -> np.ndarray:
         """(478, 3) pixel landmarks of a face and (478, 3) of the same face at rest -> (C,) basis
         amounts (AU columns in [0, 1], gaze in [-1, 1]).
@@ -228,33 +231,25 @@ class ObservationModel:
         The reader matched to how the model is learned: pose removed on the rig's stable anchors
         (as :func:`observe_face` does), then bounded generalised least squares against the basis
         under the learned noise, with the rig's antagonist pairs (rig.yaml ``exclusive``) never
-        both active. Leave-one-out over 57 frontal registry faces: 14.8/29 AUs pass the closed
-        loop (the rig inverse with this basis, no noise model: 12.5; the rig's own fields: 6.8)."""
+        both active: as the rig inverse does, the weaker of a conflicting pair is pinned to 0 and
+        the solve repeated. Leave-one-out over 57 frontal registry faces: 14.8/29 AUs pass the
+        closed loop (the rig inverse with this basis, no noise model: 12.5; the rig's own fields: 6.8)."""
         from scipy.optimize import lsq_linear
 
-        from thinkdraw.face.rig import Rig, _exclusive_pairs
+        from thinkdraw.face.rig import InverseConfig, Rig, _bounds, _exclusive_pairs, coordinate_weights, pin_weaker_antagonists
 
         ref = Rig(landmarks=np.asarray(neutral, dtype=np.float64), neutralise=False)
-        cols = self.basis_for(ref.model_raw.columns)
-        wk = _coordinate_weights()
-        y = (_canonical(ref, landmarks) - ref.model_raw.neutral).reshape(-1) * wk
-        design = self.whiten(cols.reshape(len(cols), -1) * wk).T  # (3V, C)
+        self.basis_for(ref.model_raw.columns)
+        y = (_canonical(ref, landmarks) - ref.model_raw.neutral).reshape(-1) * coordinate_weights()
         target = self.whiten(y)
-        lo = np.array([-1.0 if c.startswith("gaze") else 0.0 for c in self.columns])
-        hi = np.ones(len(self.columns))
-        for _ in range(len(self.columns)):
-            a = lsq_linear(design, target, bounds=(lo, hi), method="bvls").x
-            both = [(i, j) for i, j in _exclusive_pairs(self.columns) if min(a[i], a[j]) > EXCLUSIVE_MIN]
-            if not both:
+        lo, hi = _bounds(ref.model_raw)
+        pairs = _exclusive_pairs(self.columns)
+        while True:  # ends: each pass pins at least one more column (a pinned one reads 0, never conflicts)
+            # lsq_linear needs lo < hi: a pinned column keeps a 1e-12 range
+            a = lsq_linear(self._design, target, bounds=(lo, np.maximum(hi, lo + 1e-12)), method="bvls").x
+            if not pin_weaker_antagonists(a, pairs, hi, InverseConfig().exclusive_min):
                 break
-            for i, j in both:  # the weaker of each conflicting pair is pinned to 0, then re-solve
-                k = j if a[i] >= a[j] else i
-                hi[k] = lo[k] + 1e-12
         return a
-
-
-EXCLUSIVE_MIN = 0.03
-"""Both of an antagonist pair above this amount: a conflict :meth:`ObservationModel.measure` resolves."""
 
 
 def fit(bases: Sequence[np.ndarray], columns: Sequence[str], meta: dict[str, Any] | None = None) -> ObservationModel:

@@ -772,12 +772,17 @@ def _solver_3d(model: RigModel, z_weight: float) -> dict[str, np.ndarray]:
     key = f"solver3d_{z_weight}"
     cache = model.cache
     if key not in cache:
-        w = _vertex_weights()
-        wk = np.sqrt(np.repeat(w, 3) * np.tile([1.0, 1.0, z_weight], mesh.N_LANDMARKS))
+        wk = coordinate_weights(z_weight)
         a_mat = model.lin_basis.reshape(model.n_columns, -1).T * wk[:, None]  # (478*3, C)
         gram = a_mat.T @ a_mat + 1e-6 * np.eye(model.n_columns)
         cache[key] = {"A": a_mat, "wk": wk, "gram": gram, "L": np.linalg.cholesky(gram)}
     return cache[key]
+
+
+def coordinate_weights(z_weight: float = Z_WEIGHT) -> np.ndarray:
+    """(478 * 3,) square roots of the 3D inverse's weight on each landmark coordinate (x, y, z per
+    point: the vertex weight, z further scaled by ``z_weight``), in the order of a flattened (478, 3)."""
+    return np.sqrt(np.repeat(_vertex_weights(), 3) * np.tile([1.0, 1.0, z_weight], mesh.N_LANDMARKS))
 
 
 @functools.lru_cache(maxsize=None)
@@ -1004,6 +1009,15 @@ def _exclusive_pairs(columns: tuple[str, ...]) -> np.ndarray:
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
+def pin_weaker_antagonists(a: np.ndarray, pairs: np.ndarray, hi: np.ndarray, threshold: float) -> bool:
+    """(C,) amounts: for every antagonist pair (P, 2) with both above ``threshold``, set the weaker
+    one's upper bound in ``hi`` (C,) to 0 (in place), for a re-solve. False when no pair conflicts."""
+    both = np.minimum(a[pairs[:, 0]], a[pairs[:, 1]]) > threshold
+    for p0, p1 in pairs[both]:
+        hi[p1 if a[p0] >= a[p1] else p0] = 0.0
+    return bool(both.any())
+
+
 def _prune_antagonists(model: RigModel, a: np.ndarray, cam: np.ndarray, s: np.ndarray, r: np.ndarray,
                        t: np.ndarray, dim: int, lo: np.ndarray, hi: np.ndarray, cfg: InverseConfig,
                        solver: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -1017,11 +1031,8 @@ def _prune_antagonists(model: RigModel, a: np.ndarray, cam: np.ndarray, s: np.nd
     for i in np.nonzero(np.any(np.minimum(a[:, pairs[:, 0]], a[:, pairs[:, 1]]) > cfg.exclusive_min, axis=1))[0]:
         hi_i = hi.copy()
         for _ in range(3):
-            both = np.minimum(a[i, pairs[:, 0]], a[i, pairs[:, 1]]) > cfg.exclusive_min
-            if not both.any():
+            if not pin_weaker_antagonists(a[i], pairs, hi_i, cfg.exclusive_min):
                 break
-            for p0, p1 in pairs[both]:
-                hi_i[p1 if a[i, p0] >= a[i, p1] else p0] = 0.0
             if solver is not None:
                 can = np.einsum("ji,nj->ni", r[i], cam[i] - t[i]) / s[i]
                 d = (can - model.neutral).reshape(-1) * solver["wk"]

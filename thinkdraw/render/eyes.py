@@ -539,7 +539,7 @@ def _lid_skin(region: np.ndarray, lid: LidModel, px: np.ndarray, py: np.ndarray,
     sigma = max(LID_FILL_SIGMA * ipd, 1.0)
     third = np.full(3, 1.0 / 3.0, np.float32)
     lum = region @ third
-    near, support = normalized_blur(region, ring.astype(np.float32), sigma)
+    near, _ = normalized_blur(region, ring.astype(np.float32), sigma)
     level = np.maximum(near @ third, 1.0)  # the skin's own level; what strays from it is hair, a frame, a glint
     trust = (ring & (np.abs(lum - level) < LID_STRAY * level)).astype(np.float32)
     near, support = normalized_blur(region, trust, sigma)
