@@ -259,6 +259,28 @@ def test_a_model_with_noise_round_trips_and_a_broken_noise_is_one_clear_error(ri
     save_model(ObservationModel(rig.model.lin_basis, cols, {}, rng.normal(size=(4, 10, 3)), 0.3), tmp_path / "b.npz")
     with pytest.raises(InputError, match=r"^observation model .*b\.npz: noise \(4, 10, 3\) does not fit the basis"):
         load_model(tmp_path / "b.npz")
+    save_model(ObservationModel(rig.model.lin_basis, cols, {}, np.full((4, 478, 3), np.nan), 0.3), tmp_path / "n.npz")
+    with pytest.raises(InputError, match=r"^observation model .*n\.npz: its noise has non-finite values$"):
+        load_model(tmp_path / "n.npz")
+    save_model(ObservationModel(rig.model.lin_basis, cols, {}, model.noise, 0.0), tmp_path / "z.npz")
+    with pytest.raises(InputError, match=r"^observation model .*z\.npz: its noise floor 0\.0 is not positive$"):
+        load_model(tmp_path / "z.npz")
+
+
+def test_learned_noise_has_one_sign_per_direction_and_the_samples_covariance(rig):
+    """Re-learning must write the same file: each direction's sign is fixed (its largest entry
+    positive), which leaves the covariance it describes unchanged."""
+    from thinkdraw.eval.observation import canonical_signs, learn, learn_noise
+
+    cols = tuple(rig.model.columns)
+    rng = np.random.default_rng(4)
+    bases = [rig.model.lin_basis + 0.01 * rng.normal(size=rig.model.lin_basis.shape) for _ in range(3)]
+    basis = learn(bases, cols)
+    factor, floor = learn_noise(bases, basis, cols, rank=5)
+    f = factor.reshape(5, -1)
+    assert (f[np.arange(5), np.abs(f).argmax(1)] > 0).all() and floor > 0.0
+    flipped = f * np.array([-1.0, 1.0, -1.0, -1.0, 1.0])[:, None]
+    assert np.array_equal(canonical_signs(flipped), f)
 
 
 def test_quieted_silences_one_loggers_notes_for_a_block_and_restores_it():

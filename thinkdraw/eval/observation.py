@@ -181,7 +181,15 @@ def learn_noise(bases: Sequence[np.ndarray], basis: np.ndarray, columns: Sequenc
     var, axes = np.linalg.eigh(cov)  # ascending
     top = slice(len(var) - min(rank, len(var)), len(var))
     factor = (axes[:, top] * np.sqrt(np.clip(var[top], 0.0, None))).T
-    return factor.reshape(-1, *basis.shape[1:]), float(np.mean(np.diag(cov)))
+    return canonical_signs(factor).reshape(-1, *basis.shape[1:]), float(np.mean(np.diag(cov)))
+
+
+def canonical_signs(rows: np.ndarray) -> np.ndarray:
+    """(K, N) principal directions -> the same with each row's largest-magnitude entry positive.
+    An eigenvector's sign is arbitrary (LAPACK's choice changes with the BLAS thread count), and the
+    covariance they describe does not depend on it: fixed this way, re-learning writes the same file."""
+    pick = np.abs(rows).argmax(1)
+    return rows * np.where(rows[np.arange(len(rows)), pick] < 0, -1.0, 1.0)[:, None]
 
 
 @dataclass(frozen=True)
@@ -284,9 +292,12 @@ def load_model(path: str | Path) -> ObservationModel:
         raise InputError(f"cannot read observation model {path}: {exc}") from None
     if basis.ndim != 3 or basis.shape[0] != len(columns) or basis.shape[2] != 3 or not np.isfinite(basis).all():
         raise InputError(f"observation model {path}: basis {basis.shape} does not fit {len(columns)} columns")
-    if noise is not None and (noise.ndim != 3 or noise.shape[1:] != basis.shape[1:] or not np.isfinite(noise).all()
-                              or not floor > 0.0):
+    if noise is not None and (noise.ndim != 3 or noise.shape[1:] != basis.shape[1:]):
         raise InputError(f"observation model {path}: noise {noise.shape} does not fit the basis {basis.shape}")
+    if noise is not None and not np.isfinite(noise).all():
+        raise InputError(f"observation model {path}: its noise has non-finite values")
+    if noise is not None and not floor > 0.0:
+        raise InputError(f"observation model {path}: its noise floor {floor} is not positive")
     return ObservationModel(basis, columns, meta, noise, floor)
 
 
