@@ -224,3 +224,45 @@ def test_an_iris_looking_up_leaves_no_arc_in_the_lower_lid_margin():
     assert band.sum() >= 3
     lum, ref = out[band].astype(float).mean(1), sclera[band].mean(1)
     assert np.all(lum > 0.7 * ref), (lum, ref)
+
+
+def test_an_eye_with_too_little_sclera_takes_the_portraits_sclera_colour():
+    """An iris that fills its opening (a small face: the astronaut's right eye shows 5 sclera
+    pixels) leaves too little eyeball to interpolate from. With the portrait's sclera colour (the
+    other eye's), the disk is that colour under the lid's shadow, so a gaze uncovers white of the
+    eye; inpainted, it took the lashes', rims' and limbal ring's colours round the disk (a
+    pink-brown ghost of the iris). Without a colour, or with an implausibly tinted one, it is
+    still inpainted."""
+    from thinkdraw.render.raster import inpaint
+
+    # an iris (r = 16 px) filling the 60 x 21 px opening but for its thin corners
+    img, up, lo, c, _, opening, _ = _synthetic_eye(ring_to=2.6)
+    r = 16.0
+    py, px = np.mgrid[0:60, 0:100].astype(np.float32)
+    d = np.hypot(px - c[0], py - c[1])
+    _, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py)
+    disk = (d < r * E.LIMBUS_OUT + 0.5) & (opening > 0.05)
+    ref = np.array([214.0, 206.0, 200.0], np.float32)
+    clean = img.copy()
+    E.paint_out_iris(img, up, lo, c, r, clean, sclera_ref=ref)
+    deep = disk & (below_up > 8) & (above_lo > 2)
+    assert deep.sum() > 50
+    assert np.abs(clean[deep].astype(float) - ref).mean() < 20, clean[deep].mean(0)
+    # right under the upper lid's margin the eyeball is in the lid's shadow (darker than deeper down)
+    top = disk & (below_up > 0.5) & (below_up < 2.0) & (np.abs(px - c[0]) < 3)
+    assert clean[top].mean() < clean[deep].mean() - 20
+    telea = inpaint(img, disk.astype(np.uint8) * 255, max(2.0, r * 0.5))
+    for bad in (None, np.array([200.0, 60.0, 40.0], np.float32)):  # no colour / far more tinted than the skin
+        clean = img.copy()
+        E.paint_out_iris(img, up, lo, c, r, clean, sclera_ref=bad)
+        assert np.abs(clean[disk].astype(int) - telea[disk]).mean() < 6
+
+
+def test_the_astronauts_right_eye_uncovers_white_when_she_looks_aside(renderer, astronaut):
+    """Bundled portrait: her right eye (image right) shows too little sclera to paint the iris out
+    from its own; looking aside must uncover eyeball as light as her other eye's, not a ghost."""
+    eye = max(renderer.eyes, key=lambda e: e.center[0])
+    c, r = eye.center, eye.radius
+    patch = renderer.clean[int(c[1] - r * 0.5): int(c[1] + r * 0.5) + 1, int(c[0] - r * 0.5): int(c[0] + r * 0.5) + 1]
+    assert renderer.sclera is not None
+    assert patch.reshape(-1, 3).astype(float).mean(0).min() > 0.8 * renderer.sclera.min(), patch.reshape(-1, 3).mean(0)

@@ -76,9 +76,11 @@ def iris_radius(lm: np.ndarray, iris_ids: tuple[int, ...]) -> float:
 
 def build_eye(
     image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], iris: tuple[int, ...],
-    clean: np.ndarray, tri: int, bary: np.ndarray,
+    clean: np.ndarray, tri: int, bary: np.ndarray, sclera_ref: np.ndarray | None = None,
 ) -> EyeModel:
-    """Precompute one eye; paints the iris out of ``clean`` (H, W, 3 uint8) in place."""
+    """Precompute one eye; paints the iris out of ``clean`` (H, W, 3 uint8) in place.
+    ``sclera_ref``: the portrait's eyeball colour (3,) RGB, for an eye that shows too little of its
+    own (:func:`paint_out_iris`)."""
     H, W = image.shape[:2]
     c = lm[iris[0], :2].astype(np.float64)
     r = max(iris_radius(lm, iris), 1.0)
@@ -101,7 +103,7 @@ def build_eye(
     mirror_seen = seen[my, (px - x0).astype(int)]
     iris_mean = patch[seen & (np.hypot(px - c[0], py - c[1]) < r)]
     mean = iris_mean.mean(0) if len(iris_mean) else patch.reshape(-1, 3).mean(0)
-    paint_out_iris(image, lm[list(upper), :2], lm[list(lower), :2], c, r, clean)
+    paint_out_iris(image, lm[list(upper), :2], lm[list(lower), :2], c, r, clean, sclera_ref)
     # past the iris's edge, hidden texture is bare eyeball (the clean plate), not the iris's mean
     beyond = (np.hypot(px - c[0], py - c[1]) > r * LIMBUS)[..., None]
     hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / shade, mean)
@@ -124,6 +126,9 @@ dark); the brighter ones a glint, kept where it is but not spread."""
 MIN_SCLERA_PIXELS = 6
 """Fewer visible sclera pixels than this in an eye (a squint, a small face) and the iris is
 inpainted out (Telea) instead."""
+SCLERA_FILL_GAIN = (0.7, 1.05)
+"""Range of the brightness gain that matches the portrait's sclera colour to the few sclera pixels
+of an eye that shows too little of its own (:func:`_sclera_fill`)."""
 MAX_SCLERA_TINT = 1.5
 """Tint (brightest over darkest channel of the median colour) up to which what is taken as sclera
 is believed; above it, only if the skin under the eye is as tinted (a pink-cast photo: lenna).
@@ -132,8 +137,54 @@ her skin) is lid skin and red rims inside MediaPipe's lid chains of a narrowed, 
 her irises are inpainted out instead."""
 
 
+def _eye_window(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray, r: float):  # noqa: ANN202
+    """The window round one eye (to :data:`LIMBUS_OUT` past its iris) and what of it is sclera.
+
+    Returns None for an empty window, else ((x0, y0, x1, y1), pixels (h, w, 3) float32, opening,
+    depth below the upper lid (pixels), distance to the iris centre (pixels), ``keep`` (the
+    photo's eyeball pixels beside the iris, glints included: left as they are), ``sclera`` (those
+    within :data:`SCLERA_RANGE`: what an eyeball fill may take its colour from), and the tint the
+    sclera may have at most (:data:`MAX_SCLERA_TINT`, or the skin's under the eye)."""
+    H, W = image.shape[:2]
+    pad = LIMBUS_OUT * r + 2.0
+    pts = np.concatenate([up, lo, [c - pad, c + pad]])
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 3, [W, H])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    opening, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py, feather=0.7)
+    d = np.hypot(px - c[0], py - c[1])
+    f = image[y0:y1, x0:x1].astype(np.float32)
+    lum = f.mean(2)
+    m = max(LID_MARGIN * r, 0.5)
+    sclera = (opening > 0.5) & (below_up > m) & (above_lo > m) & (d > r * LIMBUS_OUT)
+    keep = sclera.copy()
+    if sclera.any():  # lashes and the limbal ring's blurred edge are not sclera; a glint is, but
+        ref = float(np.percentile(lum[sclera], 75))  # it is not spread into the disk
+        keep &= lum > SCLERA_RANGE[0] * ref
+        sclera = keep & (lum < SCLERA_RANGE[1] * ref)
+    skin_tint = max(MAX_SCLERA_TINT, _tint(f[above_lo < -m - 1.0]))
+    return (x0, y0, x1, y1), f, opening, below_up, d, keep, sclera, skin_tint
+
+
+def sclera_sample(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray, r: float) -> np.ndarray | None:
+    """(3,) median RGB of the white of one eye, or None when the eye shows too little of it
+    (:data:`MIN_SCLERA_PIXELS`) or what it shows is more tinted than sclera can be (lid skin and
+    red rims of a narrowed eye). up, lo: (n, 2) lid chains, pixels; c: (2,) iris centre; r: iris
+    radius, pixels. The colour :func:`paint_out_iris` gives the other eye when that one shows
+    too little of its own."""
+    w = _eye_window(image, up, lo, c, r)
+    if w is None:
+        return None
+    _, f, _, _, _, _, sclera, skin_tint = w
+    if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > skin_tint:
+        return None
+    return np.median(f[sclera], 0).astype(np.float32)
+
+
 def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray, r: float,
-                   clean: np.ndarray) -> None:
+                   clean: np.ndarray, sclera_ref: np.ndarray | None = None) -> None:
     """Paint the iris disk (to :data:`LIMBUS_OUT`) out of ``clean`` (H, W, 3 uint8, in place) with
     bare eyeball, so a gaze that moves the iris away uncovers sclera, not a smudge.
 
@@ -143,36 +194,34 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
     fill over one iris radius (a dark inner corner stays dark). Rows with none, under the lids,
     take the nearest rows above and below, with the lid's shadow (:func:`lid_shade`) divided out
     and put back at their own depth. The photo's own sclera pixels are left as they are. An eye
-    with too little sclera, or "sclera" more tinted than the skin below it, is Telea-inpainted.
+    showing too little sclera of its own (a small face, an iris that fills the opening) is filled
+    with ``sclera_ref``, the white of the other eye ((3,) RGB, :func:`sclera_sample`) at this eye's
+    brightness, under the lid's shadow (:func:`_sclera_fill`); without a believable one, or with
+    "sclera" more tinted than the skin below it, the disk is Telea-inpainted.
     (A Telea fill of the whole disk took its colour from the lashes and lid rims wherever the iris
     touches the lids: a pink-grey blot beside the moved iris.)
     up, lo: (n, 2) lid chains, pixels, corner to corner. c: (2,) iris centre; r: iris radius, pixels.
     """
-    H, W = image.shape[:2]
-    pad = LIMBUS_OUT * r + 2.0
-    pts = np.concatenate([up, lo, [c - pad, c + pad]])
-    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 2, 0)
-    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 3, [W, H])
-    if x1 <= x0 or y1 <= y0:
+    w = _eye_window(image, up, lo, c, r)
+    if w is None:
         return
-    py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    opening, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py, feather=0.7)
-    d = np.hypot(px - c[0], py - c[1])
+    (x0, y0, x1, y1), f, opening, below_up, d, keep, sclera, skin_tint = w
     disk = (d < r * LIMBUS_OUT + 0.5) & (opening > 0.05)
     if not disk.any():
         return
     patch = image[y0:y1, x0:x1]
-    f = patch.astype(np.float32)
     lum = f.mean(2)
-    m = max(LID_MARGIN * r, 0.5)
-    sclera = (opening > 0.5) & (below_up > m) & (above_lo > m) & (d > r * LIMBUS_OUT)
-    keep = sclera.copy()
-    if sclera.any():  # lashes and the limbal ring's blurred edge are not sclera; a glint is, but
-        ref = float(np.percentile(lum[sclera], 75))  # it is not spread into the disk
-        keep &= lum > SCLERA_RANGE[0] * ref
-        sclera = keep & (lum < SCLERA_RANGE[1] * ref)
     telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
-    if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > max(MAX_SCLERA_TINT, _tint(f[above_lo < -m - 1.0])):
+    # the photo's own sclera stays as it is; the rest of the disk takes the fill
+    a = (np.clip(r * LIMBUS_OUT + 0.5 - d, 0.0, 1.0) * (opening > 0.05) * ~keep)[..., None]
+    if int(sclera.sum()) < MIN_SCLERA_PIXELS:
+        if sclera_ref is not None and _tint(np.asarray(sclera_ref, np.float32)[None]) <= skin_tint:
+            log.debug("eye at (%.0f, %.0f): %d sclera pixels: filled with the other eye's white",
+                      c[0], c[1], int(sclera.sum()))
+            fill = _sclera_fill(np.asarray(sclera_ref, np.float32), lum[sclera], below_up, r)
+            clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
+            return
+    if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > skin_tint:
         log.debug("eye at (%.0f, %.0f): %d sclera pixels, tint %.2f: iris inpainted", c[0], c[1],
                   int(sclera.sum()), _tint(f[sclera]))
         clean[y0:y1, x0:x1] = telea
@@ -193,9 +242,20 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
     fill, conf = both[..., :3], both[..., 3]
     # far from any sclera on its row (beside a dark inner corner) the Telea fill takes over
     fill = telea + conf[..., None] * (fill - telea.astype(np.float32))
-    # the photo's own sclera stays as it is; the rest of the disk takes the fill
-    a = (np.clip(r * LIMBUS_OUT + 0.5 - d, 0.0, 1.0) * (opening > 0.05) * ~keep)[..., None]
     clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
+
+
+def _sclera_fill(ref: np.ndarray, own_lum: np.ndarray, below_up: np.ndarray, r: float) -> np.ndarray:
+    """(h, w, 3) float32 bare eyeball for an eye that shows too little sclera of its own: the
+    portrait's sclera colour ``ref`` (3,) at this eye's brightness (the median of the few sclera
+    pixels it shows, ``own_lum``, when there are any: one eye is often in shade), under the upper
+    lid's shadow at each pixel's depth ``below_up`` (the photo's, as the clean plate must hold).
+    (Inpainted instead, such an eye took its colours from the lashes, lid rims and the limbal ring
+    round the disk: a pink-brown ghost of the iris wherever a gaze uncovered it.)"""
+    gain = 1.0
+    if len(own_lum):
+        gain = float(np.clip(np.median(own_lum) / max(float(ref.mean()), 1.0), *SCLERA_FILL_GAIN))
+    return (ref * gain)[None, None, :] * lid_shade(below_up, r)[..., None]
 
 
 def _tint(rgb: np.ndarray) -> float:

@@ -350,9 +350,13 @@ class Renderer:
         # eyes: clean plate and iris textures
         self.clean = img.copy()
         self.eyes: list[E.EyeModel] = []
-        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+        sides = ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS))
+        # an eye that shows too little white of its own is given the other eye's (paint_out_iris)
+        whites = [E.sclera_sample(img, lm[list(up), :2], lm[list(lo), :2], lm[iris[0], :2].astype(np.float64),
+                                  max(E.iris_radius(lm, iris), 1.0)) for up, lo, iris in sides]
+        for (up, lo, iris), other in zip(sides, whites[::-1]):
             tri, bary = self._locate(lm[iris[0]])
-            self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary))
+            self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary, other))
         self.lids = [E.build_lid(img, lm, up, lo, brow, self.ipd) for up, lo, brow in
                      ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_BROW_LOWER))]
         # an eye behind dark lenses gets neither a painted lid nor a moved iris, and the lens over it
