@@ -266,3 +266,35 @@ def test_the_astronauts_right_eye_uncovers_white_when_she_looks_aside(renderer, 
     patch = renderer.clean[int(c[1] - r * 0.5): int(c[1] + r * 0.5) + 1, int(c[0] - r * 0.5): int(c[0] + r * 0.5) + 1]
     assert renderer.sclera is not None
     assert patch.reshape(-1, 3).astype(float).mean(0).min() > 0.8 * renderer.sclera.min(), patch.reshape(-1, 3).mean(0)
+
+
+def test_a_redrawn_iris_does_not_carry_the_skin_its_lids_hid():
+    """A narrow eye hides the top and bottom of its iris under the lids. Past the limbus, what the
+    lids hid is eyeball the photo never showed: the iris texture leaves it uncovered (coverage 0)
+    so the target's own eyeball shows there. (Carried along, an iris looking up brought the lower
+    lid's skin from under its old place as a pink rim round its lower edge.)"""
+    from thinkdraw.face import mesh as M
+
+    img = np.full((60, 100, 3), (190, 140, 120), np.uint8)
+    xs = np.linspace(20.0, 80.0, 9)
+    bulge = np.sin(np.linspace(0.0, np.pi, 9))
+    up, lo = np.stack([xs, 30.0 - 5.0 * bulge], 1), np.stack([xs, 30.0 + 4.0 * bulge], 1)
+    py, px = np.mgrid[0:60, 0:100].astype(np.float32)
+    opening, _, _, _ = between_chains_alpha(up, lo, px, py)
+    c, r = np.array([50.0, 30.0]), 8.0
+    eyeball = np.where((np.hypot(px - c[0], py - c[1]) < r)[..., None], (70, 45, 30), (215, 210, 205))
+    img = np.clip(img * (1 - opening[..., None]) + eyeball * opening[..., None] + 0.5, 0, 255).astype(np.uint8)
+    lm = np.zeros((M.N_LANDMARKS, 3))
+    lm[list(M.RIGHT_EYE_UPPER), :2], lm[list(M.RIGHT_EYE_LOWER), :2] = up, lo
+    lm[list(M.RIGHT_IRIS), :2] = [c, c + (r, 0), c + (0, -r), c - (r, 0), c + (0, r)]
+    eye = E.build_eye(img, lm, M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS, img.copy(), -1, np.zeros(3))
+    assert eye.texture.shape[2] == 4
+
+    def cover(x: float, y: float) -> float:
+        return float(eye.texture[int(round(y)) - eye.y0, int(round(x)) - eye.x0, 3])
+
+    assert cover(*c) > 0.99  # the iris the photo shows
+    assert cover(c[0], c[1] + 0.8 * r) > 0.99  # iris under the lid: completed (its mean), drawn
+    assert cover(c[0], c[1] + 1.35 * r) < 0.05  # lid skin past the limbus, above and below: not drawn
+    assert cover(c[0], c[1] - 1.35 * r) < 0.05
+    assert cover(c[0] + 1.35 * r, c[1]) > 0.99  # the photo's sclera beside the iris: its soft edge, drawn

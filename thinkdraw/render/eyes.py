@@ -42,7 +42,8 @@ class EyeModel:
     radius: float  # source iris radius, pixels
     x0: int  # iris texture window origin (source pixels)
     y0: int
-    texture: np.ndarray  # (h, w, 3) float32 completed iris texture, the lid's shadow divided out
+    texture: np.ndarray  # (h, w, 4) float32 completed iris texture (RGB, the lid's shadow divided out)
+    # and its coverage: 0 past the limbus outside the photo's opening (lid skin; the target's eyeball shows)
     src_upper: np.ndarray  # (n, 2) the source's upper lid chain, pixels (corner to corner)
     src_lower: np.ndarray  # (n, 2) the source's lower lid chain, pixels
     tri: int  # mesh triangle containing the source iris centre (-1: none)
@@ -108,6 +109,13 @@ def build_eye(
     beyond = (np.hypot(px - c[0], py - c[1]) > r * LIMBUS)[..., None]
     hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / shade, mean)
     texture = np.where(seen[..., None], patch, np.where(mirror_seen[..., None], mirror, hidden))
+    # ... except outside the photo's opening: that clean plate is lid skin, and the redrawn iris does
+    # not carry it along; there the target's own eyeball shows. (Carried, an iris looking up brought
+    # the lower lid's skin from under its old place as a pink rim round its lower edge.)
+    known = (seen | mirror_seen | ~beyond[..., 0] | (opening > 0.05)).astype(np.float32)
+    # (feathered outward only: the photo's own pixels stay whole, or the clean plate lightens the iris's edge)
+    cover = np.maximum(known, cv2.GaussianBlur(known, (0, 0), 0.7)) if min(known.shape) > 2 else known
+    texture = np.dstack([texture, cover])
     return EyeModel(upper, lower, iris, c, r, x0, y0, texture.astype(np.float32),
                     lm[list(upper), :2].astype(np.float64), lm[list(lower), :2].astype(np.float64), tri, bary)
 
@@ -350,10 +358,10 @@ def composite_eye(out: np.ndarray, warp_fn, eye: EyeModel, target: np.ndarray, c
         s = eye.radius / rt
         qx = (eye.center[0] + (px - ct[0]) * s - eye.x0).astype(np.float32)
         qy = (eye.center[1] + (py - ct[1]) * s - eye.y0).astype(np.float32)
-        iris = cv2.remap(eye.texture, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        iris *= shade[..., None]  # the iris under the target lid gets that lid's shadow
+        tex = cv2.remap(eye.texture, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        iris = tex[..., :3] * shade[..., None]  # the iris under the target lid gets that lid's shadow
         d = np.hypot(px - ct[0], py - ct[1])
-        ia = (np.clip((LIMBUS_OUT * rt - d) / 0.8 + 0.5, 0, 1) * opening)[..., None]
+        ia = (np.clip((LIMBUS_OUT * rt - d) / 0.8 + 0.5, 0, 1) * opening * tex[..., 3])[..., None]
         eyeball_lit = clean.astype(np.float32) * relight  # the warped clean plate, re-lit
         redrawn = eyeball_lit * (1 - ia) + iris * ia
         # the lid margins (LID_MARGIN inside each chain, moving with the lids) occlude the eyeball:
