@@ -142,8 +142,16 @@ def _disk_stats(plate: np.ndarray, img: np.ndarray, inner: np.ndarray, sclera: n
     return float(np.mean(v.mean(1) < 0.7 * ref.mean())), float(np.abs(v - ref).mean())
 
 
+def _white_stats(pixels: np.ndarray, white: np.ndarray) -> tuple[float, float]:
+    """(n, 3) pixels against a (3,) white of the eye: (lightness ratio of the means, distance of
+    their chromaticities (each colour over its mean), summed over the channels)."""
+    mean = pixels.astype(np.float64).reshape(-1, 3).mean(0)
+    w = np.asarray(white, np.float64)
+    return float(mean.mean() / max(w.mean(), 1.0)), float(np.abs(mean / max(mean.mean(), 1.0) - w / max(w.mean(), 1.0)).sum())
+
+
 def section_eyes(faces) -> None:
-    """Two tables over each registry eye with visible sclera.
+    """Three tables over the registry's eyes.
 
     The clean plate: inside the iris's disk (to 1.2 MediaPipe radii, clear of the lid margins), the
     share of pixels darker than 0.7 x the visible sclera (the old iris left behind, a 'ghost' when
@@ -152,7 +160,11 @@ def section_eyes(faces) -> None:
     The lower lid margin after a full gaze (left, right, up): in the band LID_MARGIN inside the lower
     chain, where the photo showed the iris and the moved iris does not reach, the share of pixels
     darker than 0.7 x the visible sclera (the old iris's lower arc left behind; 0.23 before the
-    margin showed the clean plate there)."""
+    margin showed the clean plate there).
+
+    Eyes that show too little white of their own while the other eye shows some: the painted-out
+    disk (inside 1 radius, clear of the margins) against the other eye's white, for a Telea fill
+    (what such an eye got before) and for the clean plate now (:func:`_white_stats`)."""
     from thinkdraw.face import mesh as M
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
@@ -161,7 +173,7 @@ def section_eyes(faces) -> None:
     from thinkdraw.render.raster import inpaint
     from thinkdraw.render.warp import Renderer
 
-    rows, margin = [], []
+    rows, margin, scarce = [], [], []
     for f in _progress(faces, "eyes"):
         img = f.image
         p = analyze_portrait(img)
@@ -170,12 +182,23 @@ def section_eyes(faces) -> None:
         gazes = [rig.forward(g)[0] for g in ({"gaze_h": 1.0}, {"gaze_h": -1.0}, {"gaze_v": 1.0})]
         frames = [renderer.render(t) for t in gazes]
         py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
-        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+        sides = ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS))
+        whites = [E.sclera_sample(img, lm[list(up), :2], lm[list(lo), :2], lm[iris[0], :2].astype(np.float64),
+                                  max(E.iris_radius(lm, iris), 1.0)) for up, lo, iris in sides]
+        for (up, lo, iris), own, other in zip(sides, whites, whites[::-1]):
             r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
             opening, below_up, above_lo, _ = between_chains_alpha(lm[list(up), :2], lm[list(lo), :2], px, py)
             m = E.LID_MARGIN * r + 0.5
             d = np.hypot(px - c[0], py - c[1])
             ball = (opening > 0.5) & (below_up > m) & (above_lo > m)
+            w = E._eye_window(img, lm[list(up), :2], lm[list(lo), :2], c.astype(np.float64), max(r, 1.0))
+            few = w is not None and int(w[6].sum()) < E.MIN_SCLERA_PIXELS
+            if few and other is not None and (ball & (d < r)).sum() >= 3:
+                # too little white of its own: the disk against the other eye's white (lightness, tint)
+                disk = (d < r * E.LIMBUS_OUT + 0.5) & (opening > 0.05)
+                telea = inpaint(img, disk.astype(np.uint8) * 255, max(2.0, r * 0.5))
+                inner = ball & (d < r)
+                scarce.append((f.name, *(_white_stats(x[inner], other) for x in (telea, renderer.clean))))
             sclera = ball & (d > 1.4 * r + 1)
             if sclera.sum() < E.MIN_SCLERA_PIXELS:
                 continue
@@ -197,6 +220,15 @@ def section_eyes(faces) -> None:
         print(f"| {name} | {v[0]:.2f} | {v[1]:.1f} | {v[2]:.2f} | {v[3]:.1f} |")
     a = np.array([r[1:] for r in rows])
     print(f"| **mean** | **{a[:, 0].mean():.2f}** | **{a[:, 1].mean():.1f}** | **{a[:, 2].mean():.2f}** | **{a[:, 3].mean():.1f}** |\n")
+    print(f"## Eyes showing too little white of their own ({len(scarce)}; the other eye shows some): the painted-out "
+          "iris disk's lightness and tint against the other eye's white (1.0 / 0 = the same)\n")
+    print("| eye | Telea: lightness | tint error | other eye's white (now): lightness | tint error |")
+    print("|---|---|---|---|---|")
+    for name, (l0, t0), (l1, t1) in scarce:
+        print(f"| {name} | {l0:.2f} | {t0:.2f} | {l1:.2f} | {t1:.2f} |")
+    if scarce:
+        a = np.array([[*v0, *v1] for _, v0, v1 in scarce])
+        print("| **mean** | " + " | ".join(f"**{v:.2f}**" for v in a.mean(0)) + " |\n")
     a = np.array(margin)
     print(f"## Lower lid margin after a full gaze (left, right, up): {len(a)} eye gazes where the photo's iris "
           "reached the margin and the moved iris does not\n")
