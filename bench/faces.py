@@ -183,15 +183,14 @@ def section_eyes(faces) -> None:
         frames = [renderer.render(t) for t in gazes]
         py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
         sides = ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS))
-        whites = [E.sclera_sample(img, lm[list(up), :2], lm[list(lo), :2], lm[iris[0], :2].astype(np.float64),
-                                  max(E.iris_radius(lm, iris), 1.0)) for up, lo, iris in sides]
+        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in sides]
         for (up, lo, iris), own, other in zip(sides, whites, whites[::-1]):
             r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
             opening, below_up, above_lo, _ = between_chains_alpha(lm[list(up), :2], lm[list(lo), :2], px, py)
             m = E.LID_MARGIN * r + 0.5
             d = np.hypot(px - c[0], py - c[1])
             ball = (opening > 0.5) & (below_up > m) & (above_lo > m)
-            w = E._eye_window(img, lm[list(up), :2], lm[list(lo), :2], c.astype(np.float64), max(r, 1.0))
+            w = E._eye_window(img, *E._eye_geometry(lm, up, lo, iris))
             few = w is not None and int(w[6].sum()) < E.MIN_SCLERA_PIXELS
             if few and other is not None and (ball & (d < r)).sum() >= 3:
                 # too little white of its own: the disk against the other eye's white (lightness, tint)

@@ -80,16 +80,15 @@ def build_eye(
     clean: np.ndarray, tri: int, bary: np.ndarray, sclera_ref: np.ndarray | None = None,
 ) -> EyeModel:
     """Precompute one eye; paints the iris out of ``clean`` (H, W, 3 uint8) in place.
-    ``sclera_ref``: the portrait's eyeball colour (3,) RGB, for an eye that shows too little of its
-    own (:func:`paint_out_iris`)."""
+    ``sclera_ref``: the other eye's white (3,) RGB (:func:`sclera_sample`), for an eye that shows
+    too little of its own (:func:`paint_out_iris`)."""
     H, W = image.shape[:2]
-    c = lm[iris[0], :2].astype(np.float64)
-    r = max(iris_radius(lm, iris), 1.0)
+    up, lo, c, r = _eye_geometry(lm, upper, lower, iris)
     pad = int(np.ceil(r * 1.6)) + 2
     x0, y0 = max(int(c[0]) - pad, 0), max(int(c[1]) - pad, 0)
     x1, y1 = min(int(c[0]) + pad + 1, W), min(int(c[1]) + pad + 1, H)
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    opening, below_up, above_lo, _ = between_chains_alpha(lm[list(upper), :2], lm[list(lower), :2], px, py, feather=0.7)
+    opening, below_up, above_lo, _ = between_chains_alpha(up, lo, px, py, feather=0.7)
     # the photo's lid shadow divided out of what the iris texture takes from the photo
     shade = lid_shade(below_up, r)[..., None]
     patch = image[y0:y1, x0:x1].astype(np.float32) / shade
@@ -104,7 +103,7 @@ def build_eye(
     mirror_seen = seen[my, (px - x0).astype(int)]
     iris_mean = patch[seen & (np.hypot(px - c[0], py - c[1]) < r)]
     mean = iris_mean.mean(0) if len(iris_mean) else patch.reshape(-1, 3).mean(0)
-    paint_out_iris(image, lm[list(upper), :2], lm[list(lower), :2], c, r, clean, sclera_ref)
+    paint_out_iris(image, up, lo, c, r, clean, sclera_ref)
     # past the iris's edge, hidden texture is bare eyeball (the clean plate), not the iris's mean
     beyond = (np.hypot(px - c[0], py - c[1]) > r * LIMBUS)[..., None]
     hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / shade, mean)
@@ -112,12 +111,20 @@ def build_eye(
     # ... except outside the photo's opening: that clean plate is lid skin, and the redrawn iris does
     # not carry it along; there the target's own eyeball shows. (Carried, an iris looking up brought
     # the lower lid's skin from under its old place as a pink rim round its lower edge.)
-    known = (seen | mirror_seen | ~beyond[..., 0] | (opening > 0.05)).astype(np.float32)
+    known = (mirror_seen | ~beyond[..., 0] | (opening > 0.05)).astype(np.float32)  # (seen lies inside the opening)
     # (feathered outward only: the photo's own pixels stay whole, or the clean plate lightens the iris's edge)
     cover = np.maximum(known, cv2.GaussianBlur(known, (0, 0), 0.7)) if min(known.shape) > 2 else known
     texture = np.dstack([texture, cover])
     return EyeModel(upper, lower, iris, c, r, x0, y0, texture.astype(np.float32),
-                    lm[list(upper), :2].astype(np.float64), lm[list(lower), :2].astype(np.float64), tri, bary)
+                    up.astype(np.float64), lo.astype(np.float64), tri, bary)
+
+
+def _eye_geometry(lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...],
+                  iris: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One eye's (n, 2) upper and lower lid chains, (2,) iris centre and iris radius (at least
+    1 px), all in pixels, from (478, >=2) landmarks and the eye's landmark ids."""
+    return (lm[list(upper), :2], lm[list(lower), :2], lm[iris[0], :2].astype(np.float64),
+            max(iris_radius(lm, iris), 1.0))
 
 
 LIMBUS_OUT = 1.35
@@ -176,13 +183,14 @@ def _eye_window(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray
     return (x0, y0, x1, y1), f, opening, below_up, d, keep, sclera, skin_tint
 
 
-def sclera_sample(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray, r: float) -> np.ndarray | None:
+def sclera_sample(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...],
+                  iris: tuple[int, ...]) -> np.ndarray | None:
     """(3,) median RGB of the white of one eye, or None when the eye shows too little of it
     (:data:`MIN_SCLERA_PIXELS`) or what it shows is more tinted than sclera can be (lid skin and
-    red rims of a narrowed eye). up, lo: (n, 2) lid chains, pixels; c: (2,) iris centre; r: iris
-    radius, pixels. The colour :func:`paint_out_iris` gives the other eye when that one shows
-    too little of its own."""
-    w = _eye_window(image, up, lo, c, r)
+    red rims of a narrowed eye). lm: (478, >=2) pixel landmarks; upper, lower, iris: the eye's
+    landmark ids. The colour :func:`paint_out_iris` gives the other eye when that one shows too
+    little of its own."""
+    w = _eye_window(image, *_eye_geometry(lm, upper, lower, iris))
     if w is None:
         return None
     _, f, _, _, _, _, sclera, skin_tint = w
@@ -222,16 +230,16 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
     telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
     # the photo's own sclera stays as it is; the rest of the disk takes the fill
     a = (np.clip(r * LIMBUS_OUT + 0.5 - d, 0.0, 1.0) * (opening > 0.05) * ~keep)[..., None]
-    if int(sclera.sum()) < MIN_SCLERA_PIXELS:
-        if sclera_ref is not None and _tint(np.asarray(sclera_ref, np.float32)[None]) <= skin_tint:
-            log.debug("eye at (%.0f, %.0f): %d sclera pixels: filled with the other eye's white",
-                      c[0], c[1], int(sclera.sum()))
-            fill = _sclera_fill(np.asarray(sclera_ref, np.float32), lum[sclera], below_up, r)
-            clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
-            return
-    if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > skin_tint:
+    n_sclera = int(sclera.sum())
+    ref = None if sclera_ref is None else np.asarray(sclera_ref, np.float32)
+    if n_sclera < MIN_SCLERA_PIXELS and ref is not None and _tint(ref[None]) <= skin_tint:
+        log.debug("eye at (%.0f, %.0f): %d sclera pixels: filled with the other eye's white", c[0], c[1], n_sclera)
+        fill = _sclera_fill(ref, lum[sclera], below_up, r)
+        clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
+        return
+    if n_sclera < MIN_SCLERA_PIXELS or _tint(f[sclera]) > skin_tint:
         log.debug("eye at (%.0f, %.0f): %d sclera pixels, tint %.2f: iris inpainted", c[0], c[1],
-                  int(sclera.sum()), _tint(f[sclera]))
+                  n_sclera, _tint(f[sclera]))
         clean[y0:y1, x0:x1] = telea
         return
     smooth_sclera, _ = normalized_blur(f, sclera.astype(np.float32), 0.7)  # denoised, sclera only
@@ -255,7 +263,7 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
 
 def _sclera_fill(ref: np.ndarray, own_lum: np.ndarray, below_up: np.ndarray, r: float) -> np.ndarray:
     """(h, w, 3) float32 bare eyeball for an eye that shows too little sclera of its own: the
-    portrait's sclera colour ``ref`` (3,) at this eye's brightness (the median of the few sclera
+    other eye's white ``ref`` (3,) at this eye's brightness (the median of the few sclera
     pixels it shows, ``own_lum``, when there are any: one eye is often in shade), under the upper
     lid's shadow at each pixel's depth ``below_up`` (the photo's, as the clean plate must hold).
     (Inpainted instead, such an eye took its colours from the lashes, lid rims and the limbal ring

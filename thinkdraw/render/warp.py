@@ -202,8 +202,8 @@ class Renderer:
         self.H, self.W = image.shape[:2]
         self.landmarks = _landmarks_of(portrait)
         raw = np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64)
-        self.depth = raw[:, 2].copy() if raw.shape[1] > 2 else None  # (478,) z, smaller = nearer (paint_order)
         self.landmarks3 = raw.copy() if raw.shape[1] > 2 else None  # (478, 3) for head-pose-free measures
+        self.depth = None if self.landmarks3 is None else self.landmarks3[:, 2]  # (478,) z, smaller = nearer (paint_order)
         self._build_mesh()
         self._build_appearance()
         lift = self._own_smile_lift(raw)
@@ -352,8 +352,7 @@ class Renderer:
         self.eyes: list[E.EyeModel] = []
         sides = ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS))
         # an eye that shows too little white of its own is given the other eye's (paint_out_iris)
-        whites = [E.sclera_sample(img, lm[list(up), :2], lm[list(lo), :2], lm[iris[0], :2].astype(np.float64),
-                                  max(E.iris_radius(lm, iris), 1.0)) for up, lo, iris in sides]
+        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in sides]
         for (up, lo, iris), other in zip(sides, whites[::-1]):
             tri, bary = self._locate(lm[iris[0]])
             self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary, other))
