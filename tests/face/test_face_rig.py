@@ -351,6 +351,29 @@ def test_real_portraits_own_aus(astro_rig, grace_portrait):
     assert set(estimate_own_aus(astro_rig.model_raw.neutral, astro_rig.model_raw)) == set(astro_rig.own_aus)
 
 
+def _lip_thickness(lm: np.ndarray, iod: float) -> tuple[float, float]:
+    """Upper and lower red-lip heights (IOD) over the three central columns of MediaPipe's lips."""
+    d = lambda a, b: float(np.linalg.norm(lm[a, :2] - lm[b, :2])) / iod  # noqa: E731
+    return (np.mean([d(0, 13), d(37, 82), d(267, 312)]), np.mean([d(14, 17), d(87, 84), d(317, 314)]))
+
+
+def test_smile_thins_the_lips_and_neutralising_restores_them(canon_rig, astro_rig):
+    # registry photos (MediaPipe, 62 faces): per unit of own AU12 the upper lip is 0.058 IOD and the
+    # lower 0.022 IOD thinner, the mouth 0.24 wider; non-smiling photos: upper 0.119, lower 0.160
+    iod = canon_rig.s0
+    up0, lo0 = _lip_thickness(canon_rig.forward({})[0], iod)
+    up1, lo1 = _lip_thickness(canon_rig.forward({"AU12L": 1.0, "AU12R": 1.0})[0], iod)
+    assert 0.04 < up0 - up1 < 0.08, (up0, up1)
+    assert 0.01 < lo0 - lo1 < 0.04, (lo0, lo1)
+    # the astronaut's toothy smile stretches her upper lip to 0.073 IOD; neutralised it is as full
+    # as a face at rest (before the thinning was in AU12 it stayed at 0.092, a thin pale line)
+    iod = astro_rig.s0
+    up_photo, _ = _lip_thickness(astro_rig.forward({}, relative=False)[0], iod)  # the photo's own face
+    up_n, lo_n = _lip_thickness(astro_rig.forward({})[0], iod)
+    assert up_photo < 0.08 and up_n > 0.11, (up_photo, up_n)
+    assert lo_n > 0.11, lo_n
+
+
 def test_inverse_noise_never_activates_antagonists(astro_rig):
     rng = np.random.default_rng(5)
     clean = astro_rig.forward(np.repeat(astro_rig.params_matrix({"AU4": 0.8, "AU7": 0.5}), 20, axis=0))
