@@ -237,6 +237,25 @@ def test_the_reader_measures_the_basis_and_discounts_a_learned_detector_error(ri
     assert noisy.measure(rig.forward({"AU5": 1.0})[0], neutral)[i5] == pytest.approx(1.0, abs=0.05)
 
 
+def test_a_sequence_is_read_in_one_call_as_frame_by_frame(rig):
+    from thinkdraw.eval.observation import ObservationModel
+
+    cols = tuple(rig.model.columns)
+    neutral = rig.forward({})[0]
+    rng = np.random.default_rng(4)
+    model = ObservationModel(rig.model.lin_basis, cols, noise=rng.normal(size=(3, 478, 3)), noise_floor=0.3)
+    # a ramp of AU12, and a frame with an antagonist pair (AU5 + AU43) that has to be pinned
+    params = [{"AU12L": v, "AU12R": v} for v in (0.0, 0.5, 1.0)] + [{"AU5": 0.6}]
+    frames = rig.forward(np.concatenate([rig.params_matrix(p) for p in params]))
+    frames[3] += rig.forward({"AU43": 0.6})[0] - neutral
+    seq = model.measure(frames, neutral)
+    assert seq.shape == (4, len(cols))
+    assert np.allclose(seq, np.stack([model.measure(f, neutral) for f in frames]))
+    assert seq[2, cols.index("AU12L")] == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(InputError, match=r"expected \(478, 3\) or \(T, 478, 3\) landmarks, got shape \(478, 2\)"):
+        model.measure(frames[0, :, :2], neutral)
+
+
 def test_antagonists_are_never_read_together(rig):
     from thinkdraw.eval.observation import ObservationModel
     from thinkdraw.face.rig import _exclusive_pairs

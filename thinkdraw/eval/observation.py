@@ -233,8 +233,9 @@ class ObservationModel:
         return self.whiten(self.basis.reshape(len(self.basis), -1) * coordinate_weights()).T
 
     def measure(self, landmarks: np.ndarray, neutral: np.ndarray) -> np.ndarray:
-        """(478, 3) pixel landmarks of a face and (478, 3) of the same face at rest -> (C,) basis
-        amounts (AU columns in [0, 1], gaze in [-1, 1]).
+        """Pixel landmarks of a face, (478, 3) or a sequence (T, 478, 3), and (478, 3) of the same
+        face at rest -> basis amounts (C,) or (T, C) (AU columns in [0, 1], gaze in [-1, 1]). The
+        reference and the whitened design are built once per call, so pass whole sequences.
 
         The reader matched to how the model is learned: pose removed on the rig's stable anchors
         (as :func:`observe_face` does), then bounded generalised least squares against the basis
@@ -246,18 +247,29 @@ class ObservationModel:
 
         from thinkdraw.face.rig import InverseConfig, Rig, _bounds, _exclusive_pairs, coordinate_weights, pin_weaker_antagonists
 
+        frames = np.asarray(landmarks, dtype=np.float64)
+        single = frames.ndim == 2
+        if single:
+            frames = frames[None]
+        if frames.ndim != 3 or frames.shape[1:] != (478, 3):
+            raise InputError(f"expected (478, 3) or (T, 478, 3) landmarks, got shape {np.shape(landmarks)}")
         ref = Rig(landmarks=np.asarray(neutral, dtype=np.float64), neutralise=False)
         self.basis_for(ref.model_raw.columns)
-        y = (_canonical(ref, landmarks) - ref.model_raw.neutral).reshape(-1) * coordinate_weights()
-        target = self.whiten(y)
+        y = np.stack([(_canonical(ref, f) - ref.model_raw.neutral).reshape(-1) for f in frames]) * coordinate_weights()
+        targets = self.whiten(y)  # (T, 3 * 478)
         lo, hi = _bounds(ref.model_raw)
         pairs = _exclusive_pairs(self.columns)
-        while True:  # ends: each pass pins at least one more column (a pinned one reads 0, never conflicts)
-            # lsq_linear needs lo < hi: a pinned column keeps a 1e-12 range
-            a = lsq_linear(self._design, target, bounds=(lo, np.maximum(hi, lo + 1e-12)), method="bvls").x
-            if not pin_weaker_antagonists(a, pairs, hi, InverseConfig().exclusive_min):
-                break
-        return a
+        min_active = InverseConfig().exclusive_min
+        out = np.empty((len(frames), len(self.columns)))
+        for k, target in enumerate(targets):
+            hk = hi.copy()  # each frame pins its own antagonists (pin_weaker_antagonists lowers these in place)
+            while True:  # ends: each pass pins at least one more column (a pinned one reads 0, never conflicts)
+                # lsq_linear needs lo < hi: a pinned column keeps a 1e-12 range
+                a = lsq_linear(self._design, target, bounds=(lo, np.maximum(hk, lo + 1e-12)), method="bvls").x
+                if not pin_weaker_antagonists(a, pairs, hk, min_active):
+                    break
+            out[k] = a
+        return out[0] if single else out
 
 
 def fit(bases: Sequence[np.ndarray], columns: Sequence[str], meta: dict[str, Any] | None = None) -> ObservationModel:
