@@ -206,3 +206,32 @@ def test_the_closed_lash_line_reaches_the_outer_corner_not_the_inner_one():
     outer, inner = darkest_near(0.06), darkest_near(0.94)  # 6 % of the width from either corner
     assert outer < 0.65 * flat, outer  # the full lash line (0.78 when it faded over a fifth of the width)
     assert inner - outer > 0.1 * flat, (outer, inner)  # a faint one at most
+
+
+def test_the_closed_lips_seam_is_anti_aliased_along_the_line_only(renderer, astronaut):
+    """Where a toothy mouth closes, the backward map folds at the lips' meeting line: each pixel
+    samples the upper or the lower lip, so a sloping line came out as hard pixel steps (visible at a
+    sad mouth's lowered corners). A hard two-tone edge along the target's sad meeting line gets
+    intermediate rows; pixels away from the line, and frames that close nothing, are untouched."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.geometry import Similarity
+
+    img, portrait = astronaut
+    t = Rig(portrait).forward({"AU15": 0.8, "AU17": 0.5})[0][:, :2]
+    mid = 0.5 * (t[list(M.LIPS_INNER_UPPER)] + t[list(M.LIPS_INNER_LOWER)])
+    H, W = img.shape[:2]
+    ys, xs = np.mgrid[0:H, 0:W]
+    order = np.argsort(mid[:, 0])
+    line = np.interp(np.arange(W), mid[order, 0], mid[order, 1])
+    frame = np.where((ys > np.round(line)[None, :])[..., None], 80, 200).astype(np.uint8).repeat(3, 2)
+    cols = np.arange(int(mid[:, 0].min()) + 2, int(mid[:, 0].max()) - 1)
+    jump = lambda f: max(int(np.abs(np.diff(f[:, c, 0].astype(int))).max()) for c in cols)  # noqa: E731
+
+    out = frame.copy()
+    renderer._antialias_lip_seam(out, t, Similarity.identity(), 1.0)
+    assert jump(frame) == 120 and jump(out) < 70, jump(out)
+    far = np.abs(ys - line[None, :]) > 4
+    assert np.array_equal(out[far], frame[far])
+    same = frame.copy()
+    renderer._antialias_lip_seam(same, t, Similarity.identity(), 0.0)
+    assert np.array_equal(same, frame)

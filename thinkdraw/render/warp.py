@@ -85,6 +85,10 @@ class RenderConfig:
 
 SUBNASALE = 2
 """MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
+SEAM_SOFT_HALF_PX = 2.0
+"""Half-height (pixels) of the band along closed lips' meeting line that is anti-aliased."""
+SEAM_SOFT_SIGMA_PX = 1.1
+"""Vertical blur (pixels) across that line: about one pixel's step, not a smear of the lips."""
 
 
 @dataclass
@@ -597,8 +601,12 @@ class Renderer:
         if self.side_band is not None:
             SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
         if self.config.mouth:
-            self._close_mouth(out, t, head, region, mx, my)
+            closing = self._close_mouth(out, t, head, region, mx, my)
             self._soften_folds(out, t, head, region, mx, my, self._smile_removed_at(m))
+            if closing > 0:  # after the cheek plate: its edge at the corners folds with the lips too
+                self._antialias_lip_seam(out, t, head, closing)
+                MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip,
+                                    self.ipd * head.scale, closing)
             self._draw_mouth(out, t, head)
         if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
@@ -805,21 +813,22 @@ class Renderer:
         return float(np.clip(removed / max(c.cheek_ramp_ipd, 1e-6), 0.0, 1.0)) * c.cheek_max
 
     def _close_mouth(self, out: np.ndarray, t: np.ndarray, head: Similarity, region: Region,
-                     mx: np.ndarray | None, my: np.ndarray | None) -> None:
-        """Where the target closes the portrait's own open mouth, show the lips-only plate."""
+                     mx: np.ndarray | None, my: np.ndarray | None) -> float:
+        """Where the target closes the portrait's own open mouth, show the lips-only plate. Returns
+        how far it closes (0: not at all, 1: fully), for the seam and contact line drawn after."""
         if self.mouth_clean is None:
-            return
+            return 0.0
         src_open = self.src_open * head.scale
         # the portrait's own interior (its real teeth) squeezed reads well down to ~40 % of its
         # opening; below that the lips-only plate takes over, fully by 10 %
         ratio = self._opening(t) / max(src_open, 1e-6)
         closing = float(np.clip((0.4 - ratio) / 0.3, 0.0, 1.0))
         if closing <= 0:
-            return
+            return 0.0
         lips = t[list(M.LIPS_OUTER)]
         win = points_region(lips, self.W, self.H, pad=int(0.08 * self.ipd) + 2)
         if win.empty:
-            return
+            return 0.0
         seal = self.mouth_clean
         gx, gy = _window_map(win, region, mx, my)
         gx, gy = gx - float(seal.win.x0), gy - float(seal.win.y0)
@@ -831,7 +840,32 @@ class Renderer:
         cur += a[..., None] * (clean.astype(np.float32) - cur)
         self._tone_lower_lip(cur, t, win, closing)
         out[win.slices()] = np.clip(cur + 0.5, 0, 255).astype(np.uint8)
-        MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip, self.ipd * head.scale, closing)
+        return closing
+
+    def _antialias_lip_seam(self, out: np.ndarray, t: np.ndarray, head: Similarity, closing: float) -> None:
+        """Anti-alias the closed lips' meeting line, in place on the frame ``out``.
+
+        Where the target closes the portrait's open mouth, the backward map folds: the pixels just
+        above the meeting line sample the upper lip, those just below the lower lip, and everything
+        the photo had between them (teeth, the seal plate's blend) is squeezed to nothing. Each pixel
+        samples one side, so the line came out as a hard pixel staircase (0.5-2 px steps where the
+        line slopes, most visible at a sad mouth's lowered corners). A narrow band along the line is
+        blended with a copy blurred across it (vertically: the line is within ~40 deg of horizontal).
+        The smile-free cheek plate's edge beside the corners folds the same way, so this runs after it.
+        """
+        mid = 0.5 * (t[list(M.LIPS_INNER_UPPER), :2] + t[list(M.LIPS_INNER_LOWER), :2])
+        h = SEAM_SOFT_HALF_PX
+        win = points_region(np.concatenate([mid - [0.0, h], mid + [0.0, h]]), self.W, self.H, pad=3)
+        if win.empty:
+            return
+        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
+        band, _, _, _ = between_chains_alpha(mid - [0.0, h], mid + [0.0, h], px, py, feather=1.0)
+        a = band * np.float32(closing)
+        if float(a.max()) <= 0.0:
+            return
+        patch = out[win.slices()].astype(np.float32)
+        soft = cv2.GaussianBlur(patch, (1, 0), sigmaX=0.1, sigmaY=SEAM_SOFT_SIGMA_PX)
+        out[win.slices()] = np.clip(patch + a[..., None] * (soft - patch) + 0.5, 0, 255).astype(np.uint8)
 
     def _tone_lower_lip(self, patch: np.ndarray, t: np.ndarray, win: Region, closing: float) -> None:
         """Give a closed lower lip the portrait's lip colour, in place on ``patch`` (float32 RGB).
