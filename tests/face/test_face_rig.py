@@ -358,7 +358,7 @@ def _lip_thickness(lm: np.ndarray, iod: float) -> tuple[float, float]:
 
 
 def test_smile_thins_the_lips_and_neutralising_restores_them(canon_rig, astro_rig):
-    # registry photos (MediaPipe, 62 faces): per unit of own AU12 the upper lip is 0.058 IOD and the
+    # photos (MediaPipe, 64 registry faces and the two bundled portraits): per unit of own AU12 the upper lip is 0.058 IOD and the
     # lower 0.022 IOD thinner, the mouth 0.24 wider; non-smiling photos: upper 0.119, lower 0.160
     iod = canon_rig.s0
     up0, lo0 = _lip_thickness(canon_rig.forward({})[0], iod)

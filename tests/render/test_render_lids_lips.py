@@ -214,8 +214,6 @@ def test_the_closed_lips_seam_is_anti_aliased_along_the_line_only(renderer, astr
     sad mouth's lowered corners). A hard two-tone edge along the target's sad meeting line gets
     intermediate rows; pixels away from the line, and frames that close nothing, are untouched."""
     from thinkdraw.face.rig import Rig
-    from thinkdraw.render.geometry import Similarity
-
     img, portrait = astronaut
     t = Rig(portrait).forward({"AU15": 0.8, "AU17": 0.5})[0][:, :2]
     mid = 0.5 * (t[list(M.LIPS_INNER_UPPER)] + t[list(M.LIPS_INNER_LOWER)])
@@ -228,10 +226,10 @@ def test_the_closed_lips_seam_is_anti_aliased_along_the_line_only(renderer, astr
     jump = lambda f: max(int(np.abs(np.diff(f[:, c, 0].astype(int))).max()) for c in cols)  # noqa: E731
 
     out = frame.copy()
-    renderer._antialias_lip_seam(out, t, Similarity.identity(), 1.0)
+    renderer._antialias_lip_seam(out, t, 1.0)
     assert jump(frame) == 120 and jump(out) < 70, jump(out)
     far = np.abs(ys - line[None, :]) > 4
     assert np.array_equal(out[far], frame[far])
     same = frame.copy()
-    renderer._antialias_lip_seam(same, t, Similarity.identity(), 0.0)
+    renderer._antialias_lip_seam(same, t, 0.0)
     assert np.array_equal(same, frame)

@@ -604,7 +604,7 @@ class Renderer:
             closing = self._close_mouth(out, t, head, region, mx, my)
             self._soften_folds(out, t, head, region, mx, my, self._smile_removed_at(m))
             if closing > 0:  # after the cheek plate: its edge at the corners folds with the lips too
-                self._antialias_lip_seam(out, t, head, closing)
+                self._antialias_lip_seam(out, t, closing)
                 MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip,
                                     self.ipd * head.scale, closing)
             self._draw_mouth(out, t, head)
@@ -842,7 +842,7 @@ class Renderer:
         out[win.slices()] = np.clip(cur + 0.5, 0, 255).astype(np.uint8)
         return closing
 
-    def _antialias_lip_seam(self, out: np.ndarray, t: np.ndarray, head: Similarity, closing: float) -> None:
+    def _antialias_lip_seam(self, out: np.ndarray, t: np.ndarray, closing: float) -> None:
         """Anti-alias the closed lips' meeting line, in place on the frame ``out``.
 
         Where the target closes the portrait's open mouth, the backward map folds: the pixels just
