@@ -182,9 +182,8 @@ def section_eyes(faces) -> None:
         gazes = [rig.forward(g)[0] for g in ({"gaze_h": 1.0}, {"gaze_h": -1.0}, {"gaze_v": 1.0})]
         frames = [renderer.render(t) for t in gazes]
         py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
-        sides = ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS))
-        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in sides]
-        for (up, lo, iris), own, other in zip(sides, whites, whites[::-1]):
+        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in M.EYES]
+        for (up, lo, iris), other in zip(M.EYES, whites[::-1]):
             r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
             opening, below_up, above_lo, _ = between_chains_alpha(lm[list(up), :2], lm[list(lo), :2], px, py)
             m = E.LID_MARGIN * r + 0.5

@@ -121,7 +121,7 @@ def test_mouth_interior_when_lips_part(renderer, astronaut):
 def test_closed_eyes_show_no_iris(renderer, astronaut):
     img, lm = astronaut[0], _lm(astronaut)
     out = renderer.render(close_eyes(lm))
-    for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+    for up, lo, iris in M.EYES:
         c = lm[iris[0], :2]
         r = np.linalg.norm(lm[list(iris[1:]), :2] - c, axis=1).mean()
         y, x = np.mgrid[0:512, 0:512]

@@ -54,6 +54,8 @@ RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
 """Person's left iris: centre then 4 boundary points."""
 IRISES = RIGHT_IRIS + LEFT_IRIS
+EYES = ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS), (LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_IRIS))
+"""(upper lid chain, lower lid chain, iris) landmark ids of each eye, the person's right eye first."""
 
 # --- brows ------------------------------------------------------------------------------------
 RIGHT_BROW_UPPER = (70, 63, 105, 66, 107)

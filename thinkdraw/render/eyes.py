@@ -227,7 +227,6 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
         return
     patch = image[y0:y1, x0:x1]
     lum = f.mean(2)
-    telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
     # the photo's own sclera stays as it is; the rest of the disk takes the fill
     a = (np.clip(r * LIMBUS_OUT + 0.5 - d, 0.0, 1.0) * (opening > 0.05) * ~keep)[..., None]
     n_sclera = int(sclera.sum())
@@ -237,6 +236,7 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
         fill = _sclera_fill(ref, lum[sclera], below_up, r)
         clean[y0:y1, x0:x1] = np.clip(f * (1 - a) + fill * a + 0.5, 0, 255).astype(np.uint8)
         return
+    telea = inpaint(patch, (disk & ~keep).astype(np.uint8) * 255, max(2.0, r * 0.5))
     if n_sclera < MIN_SCLERA_PIXELS or _tint(f[sclera]) > skin_tint:
         log.debug("eye at (%.0f, %.0f): %d sclera pixels, tint %.2f: iris inpainted", c[0], c[1],
                   n_sclera, _tint(f[sclera]))

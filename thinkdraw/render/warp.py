@@ -354,10 +354,9 @@ class Renderer:
         # eyes: clean plate and iris textures
         self.clean = img.copy()
         self.eyes: list[E.EyeModel] = []
-        sides = ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS))
         # an eye that shows too little white of its own is given the other eye's (paint_out_iris)
-        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in sides]
-        for (up, lo, iris), other in zip(sides, whites[::-1]):
+        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in M.EYES]
+        for (up, lo, iris), other in zip(M.EYES, whites[::-1]):
             tri, bary = self._locate(lm[iris[0]])
             self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary, other))
         self.lids = [E.build_lid(img, lm, up, lo, brow, self.ipd) for up, lo, brow in
@@ -414,7 +413,7 @@ class Renderer:
     def _sclera_colour(self) -> np.ndarray | None:
         lm = self.landmarks
         vals = []
-        for up, lo, iris in ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_IRIS), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_IRIS)):
+        for up, lo, iris in M.EYES:
             pts = np.concatenate([lm[list(up)], lm[list(lo)]])
             reg = points_region(pts, self.W, self.H)
             if reg.empty:
