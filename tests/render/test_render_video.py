@@ -63,3 +63,19 @@ def test_failure_leaves_no_file(tmp_path):
     with pytest.raises(InputError):
         write_video(target, _frames(3), fps=25, audio=tmp_path / "missing.wav")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_writable_walks_up_to_the_nearest_existing_folder(tmp_path, monkeypatch):
+    import os
+
+    from thinkdraw.errors import InputError
+    from thinkdraw.utils.atomic import check_writable
+
+    deep = tmp_path / "new" / "sub" / "out.mp4"  # folders atomic_path will create: fine
+    assert check_writable(deep) == deep and not (tmp_path / "new").exists()
+    (tmp_path / "f").write_text("")
+    with pytest.raises(InputError, match=r"^cannot write .*/f/x\.mp4: .*/f is not a folder$"):
+        check_writable(tmp_path / "f" / "x.mp4")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(InputError, match=r"is not writable$"):
+        check_writable(deep)

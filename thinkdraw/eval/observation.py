@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from thinkdraw.errors import InputError, ThinkdrawError
+from thinkdraw.utils.atomic import check_writable
 from thinkdraw.utils.logs import get_logger, quieted
 
 log = get_logger(__name__)
@@ -359,10 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", type=Path, default=SHIPPED, help="where to write the .npz (default: %(default)s)")
     args = ap.parse_args(argv)
     setup_logging()
-    folder = args.output.parent
-    if folder.exists() and not os.access(folder, os.W_OK):  # before minutes of rendering, not after
-        ap.error(f"cannot write to {folder}")
     try:
+        check_writable(args.output)  # before minutes of rendering, not after
         faces = [f for f in registry_faces() if abs(f.yaw) < FRONTAL_YAW]
         if not faces:
             raise InputError("no frontal registry face to learn from (could the packages be fetched? see the warnings above)")

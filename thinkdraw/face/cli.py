@@ -32,10 +32,13 @@ def run_face(args: argparse.Namespace) -> int:
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.image import load_image
     from thinkdraw.face.rig import Rig
-    from thinkdraw.utils.atomic import atomic_write_text
+    from thinkdraw.utils.atomic import atomic_write_text, check_writable
 
     if args.face is not None and args.face < 0:
         raise InputError(f"--face must be >= 0, got {args.face}")
+    for out in (args.output, args.draw):  # before the analysis, not a traceback after it
+        if out:
+            check_writable(out)
     image = load_image(args.portrait)
     portrait = analyze_portrait(image, face=args.face, source=str(args.portrait))
     rig = Rig(portrait)

@@ -111,7 +111,9 @@ def _check_output(path: str) -> Path:
         raise InputError(f"output {out} must end in one of {', '.join(IMAGE_SUFFIXES)}")
     if out.exists() and out.is_dir():
         raise InputError(f"output {out} is a folder")
-    return out
+    from thinkdraw.utils.atomic import check_writable
+
+    return check_writable(out)  # before the portrait is analysed and rendered, not after
 
 
 def _save_image(path: Path, image: Any) -> None:

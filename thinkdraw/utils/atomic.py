@@ -12,6 +12,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def check_writable(target: str | os.PathLike) -> Path:
+    """Raise one clear :class:`~thinkdraw.errors.InputError` now, before any work, if ``target``
+    cannot be written: its nearest existing ancestor folder (:func:`atomic_path` creates the rest)
+    must be a folder this process may write to. Returns the target as a Path."""
+    from thinkdraw.errors import InputError
+
+    target = Path(target)
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write {target}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {target}: {folder} is not writable")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it onto ``target``.
