@@ -76,6 +76,12 @@ def test_check_writable_walks_up_to_the_nearest_existing_folder(tmp_path, monkey
     (tmp_path / "f").write_text("")
     with pytest.raises(InputError, match=r"^cannot write .*/f/x\.mp4: .*/f is not a folder$"):
         check_writable(tmp_path / "f" / "x.mp4")
+    # what a check cannot see (/proc as root, a full disk) still ends in one clear error, no file
+    from thinkdraw.utils.atomic import atomic_write_bytes
+
+    with pytest.raises(InputError, match=r"^cannot write .*/f/x\.bin: "):
+        atomic_write_bytes(tmp_path / "f" / "x.bin", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(InputError, match=r"is not writable$"):
         check_writable(deep)

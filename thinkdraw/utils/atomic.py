@@ -36,11 +36,16 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     The temporary file keeps the target's suffix (encoders such as PyAV pick the format from it).
     On any exception the temporary file is removed and the target is left untouched.
     """
+    from thinkdraw.errors import InputError
+
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=suffix if suffix is not None else target.suffix, dir=target.parent
-    )
+    try:  # a folder that cannot be made or written to (a check up front cannot see all: /proc, a full disk)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=suffix if suffix is not None else target.suffix, dir=target.parent
+        )
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
