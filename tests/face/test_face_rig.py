@@ -374,6 +374,68 @@ def test_smile_thins_the_lips_and_neutralising_restores_them(canon_rig, astro_ri
     assert lo_n > 0.11, lo_n
 
 
+# Outer upper lip from each corner toward the midline (MediaPipe ids), person's right then left.
+UPPER_LIP_FROM_CORNERS = ((61, 185, 40, 39, 37), (291, 409, 270, 269, 267))
+REST_LIP_FRACTIONS = np.array([0.916, 0.768, 0.577, 0.296])
+"""Where 185, 40, 39 and 37 sit between the midline (0) and their corner (1) on 28 registry photos at
+rest (own AU12 < 0.2; median, canonical frame). Smiling photos keep the same spacing (0.907, 0.766,
+0.576, 0.301 on 23 with own AU12 > 0.5): a smile stretches the lip evenly, it does not pile it up."""
+
+
+def _lip_fractions(lm: np.ndarray) -> np.ndarray:
+    """(4,) lateral place of the outer upper lip's vertices between the midline and the corner."""
+    x = lm[:, 0] - lm[0, 0]
+    return np.mean([x[list(ids[1:])] / x[ids[0]] for ids in UPPER_LIP_FROM_CORNERS], axis=0)
+
+
+def test_smile_stretches_the_lips_evenly(canon_rig, astro_rig, grace_portrait):
+    # AU12 moves each lip-ring vertex sideways in proportion to its distance from the midline
+    d = _iod_units(canon_rig, {"AU12L": 1.0, "AU12R": 1.0})
+    c = canon_rig.forward({})[0]
+    for ring in (mesh.LIPS_OUTER_UPPER, mesh.LIPS_INNER_UPPER, mesh.LIPS_INNER_LOWER, mesh.LIPS_OUTER_LOWER):
+        ids = list(ring)
+        f = (c[ids, 0] - c[0, 0]) / (c[ids[-1], 0] - c[0, 0])
+        np.testing.assert_allclose(d[ids, 0] / d[ids[-1], 0], f, atol=0.03)
+    # so a smile on an unsmiling face, and a toothy smile neutralised, keep the spacing of lips at
+    # rest. Before, the corner moved alone: grace's smile pulled the lip out of place (39 at 0.52)
+    # and the astronaut's neutral mouth piled it up at the corners (39 at 0.69), a box with
+    # near-vertical ends when the corners then dropped
+    grace = Rig(grace_portrait).forward({"AU12L": 1.0, "AU12R": 1.0})[0]
+    for lm in (astro_rig.forward({})[0], grace):
+        np.testing.assert_allclose(_lip_fractions(lm), REST_LIP_FRACTIONS, atol=0.04)
+
+
+def test_one_sided_smile_pulls_the_whole_lip_its_way(canon_rig):
+    d = _iod_units(canon_rig, {"AU12L": 1.0})
+    right, left = UPPER_LIP_FROM_CORNERS
+    # the pulled half lifts, the other half of the lip is drawn toward the smile, less further off
+    assert d[left[0], 1] < -0.1 and abs(d[right[0], 1]) < 0.01  # image y down: up is negative
+    shift = d[[*right, 0, *left[::-1]], 0]  # from the still corner to the pulled one
+    assert np.all(np.diff(shift) * np.sign(shift[-1]) > 0), shift
+    assert abs(shift[0]) < 0.01
+
+
+def _upper_lip_thickness(lm: np.ndarray, outer: int) -> float:
+    """Height (pixels) of the red of the upper lip under outer-border vertex ``outer``: the inner
+    line interpolated at its x, minus its y (image y down)."""
+    inner = list(mesh.LIPS_INNER_UPPER)
+    x = lm[inner, 0]
+    o = np.argsort(x)
+    return float(np.interp(lm[outer, 0], x[o], lm[inner, 1][o]) - lm[outer, 1])
+
+
+def test_dropped_corners_keep_the_upper_lip_tapered(canon_rig):
+    # AU15 drops the corners; the outer upper lip beside them now follows the corner as the lip line
+    # does. Before, it stayed up while the line went down: the red of the lip beside the corners grew
+    # 0.058 IOD taller at 40 and 0.050 at 39, and a sad mouth got boxy, near-vertical ends. (It still
+    # grows a little: a lip line sloping down is taller measured straight down.)
+    c = canon_rig.forward({})[0]
+    t = canon_rig.forward({"AU15": 1.0})[0]
+    for outer, most in ((40, 0.035), (39, 0.025), (270, 0.035), (269, 0.025)):
+        grown = (_upper_lip_thickness(t, outer) - _upper_lip_thickness(c, outer)) / canon_rig.s0
+        assert grown < most, (outer, grown)
+
+
 def test_inverse_noise_never_activates_antagonists(astro_rig):
     rng = np.random.default_rng(5)
     clean = astro_rig.forward(np.repeat(astro_rig.params_matrix({"AU4": 0.8, "AU7": 0.5}), 20, axis=0))

@@ -127,7 +127,7 @@ def test_lips_closed_over_a_smile_meet_at_a_dark_line(astronaut):
     for up, lo, up_out, lo_out in ((82, 87, 37, 84), (13, 14, 0, 17), (312, 317, 267, 314)):
         stomion = at((t[up] + t[lo]) / 2)
         lips = min(at((t[up_out] + t[up]) / 2), at((t[lo_out] + t[lo]) / 2))
-        assert stomion < 0.8 * lips, (up, stomion, lips)  # 0.73-0.78 now; 0.83-0.87 with the faint line
+        assert stomion < 0.8 * lips, (up, stomion, lips)  # 0.69-0.78 now; 0.83-0.87 with the faint line, 0.86 at 312 when the line was 1.2 px wide and its centre fell between two rows
 
 
 def test_lips_box_is_warped_exactly_not_on_the_lattice(astronaut):

@@ -177,6 +177,12 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
             w[mirror_index()[ids]] = 0.0  # the right ring gets its weight from the mirrored field only
             e = np.sqrt(np.clip(1.0 - (canon[ids, 0] / half) ** 2, 0.0, 1.0))
             w[ids] = 1.0 - e if complement else e
+    for items, corner, table in comp.get("profile", []):  # lip rings stretched from the far corner
+        ids = _resolve(items, groups)
+        ids = sorted(set(ids) | set(int(i) for i in mirror_index()[ids]))  # the whole ring, both halves
+        u = 0.5 + 0.5 * canon[ids, 0] / float(canon[int(corner), 0])  # 0 at the far corner, 1 at its own
+        knots = np.asarray(table, dtype=np.float64)
+        w[ids] = np.interp(np.clip(u, 0.0, 1.0), np.linspace(0.0, 1.0, len(knots)), knots)
     gain = float(comp.get("gain", 1.0))
     if "move" in comp:
         disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()

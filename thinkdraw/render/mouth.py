@@ -49,6 +49,10 @@ _LOWER_ROW = (0.86 * (1.0 - 0.14 * _SHADOW_WARMTH)).astype(np.float32)
 
 LIP_CONTACT_HALF = 0.014
 """Half-width (IPD; ~1 mm) of the dark line where closed lips meet (draw_lip_contact)."""
+LIP_CONTACT_MIN_HALF_PX = 0.85
+"""Its least half-width (pixels), on a small face. At 0.6 px the line was 1.2 px wide, and where its
+centre fell between two pixel rows each row got 60 % of it: two grey rows, not a line (the
+astronaut's neutral mouth: 0.86 of the lips' brightness there, against 0.75 on a row's centre)."""
 LIP_CONTACT_ALPHA = 0.7
 """Its opacity at the middle of the mouth. Lips closed from a toothy smile are the smile's
 stretched, blanched vermilion; without a clear stomion line they read as one pale band (at 0.55
@@ -418,7 +422,7 @@ def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.n
     axis = mid[-1] - mid[0]
     u = np.clip((mid - mid[0]) @ axis / max(float(axis @ axis), 1e-6), 0.0, 1.0)
     w_pt = smoothstep(np.minimum(u, 1.0 - u) / LIP_CONTACT_TAPER)
-    half = max(LIP_CONTACT_HALF * ipd, 0.6) * (0.4 + 0.6 * w_pt)[:, None]
+    half = max(LIP_CONTACT_HALF * ipd, LIP_CONTACT_MIN_HALF_PX) * (0.4 + 0.6 * w_pt)[:, None]
     top = mid - np.array([0.0, 1.0]) * half
     bot = mid + np.array([0.0, 1.0]) * half
     top[0], top[-1], bot[0], bot[-1] = mid[0], mid[-1], mid[0], mid[-1]
