@@ -1,5 +1,5 @@
 """Closed lids continue the skin above them and carry a lash line out to the outer corner; a
-closed-over smile gets its lower lip colour back."""
+closed-over smile gets its lower lip colour back and its upper lip's shade toward the meeting line."""
 
 from __future__ import annotations
 
@@ -53,6 +53,28 @@ def test_closing_an_open_smile_restores_lower_lip_colour(astronaut):
     lip = chroma(np.asarray(r.lip, float))
     assert abs(chroma(toned)[0] - lip[0]) < abs(chroma(plain)[0] - lip[0])
     assert chroma(toned)[0] - chroma(toned)[1] > chroma(plain)[0] - chroma(plain)[1]
+
+
+def test_closing_an_open_smile_shades_the_upper_lip_toward_the_line(astronaut):
+    # a closed upper lip is darker and redder next to the meeting line than at its border (closed-
+    # mouth photos: brightness 0.82 -> 0.50 of the lower lip's, red/green 1.7 -> 2.5); a closed-over
+    # smile's stretched upper lip was flat. The border half stays nearly as it was.
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    t = Rig(portrait).forward({})[0]
+    shaded = Renderer(img, portrait).render(t)
+    flat = Renderer(img, portrait, RenderConfig(upper_lip_shade=(0.0, 0.0, 0.0))).render(t)
+    assert not np.array_equal(shaded, flat)
+    for border, line in ((0, 13), (37, 82), (267, 312)):  # outer and inner upper lip, three columns
+        low = t[border, :2] + 0.8 * (t[line, :2] - t[border, :2])  # near the meeting line
+        high = t[border, :2] + 0.2 * (t[line, :2] - t[border, :2])  # near the lip's border
+        s_low, f_low = _patch_mean(shaded, low, 0), _patch_mean(flat, low, 0)
+        assert s_low.mean() < 0.9 * f_low.mean(), (s_low, f_low)  # darker by the line
+        assert s_low[0] / s_low[1] > 1.1 * f_low[0] / f_low[1]  # and redder
+        s_high, f_high = _patch_mean(shaded, high, 0), _patch_mean(flat, high, 0)
+        assert s_high.mean() > 0.95 * f_high.mean()  # the border barely changes
 
 
 def test_an_eye_narrowed_from_below_keeps_its_upper_lid_and_iris(astronaut):
