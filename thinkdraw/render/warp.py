@@ -36,7 +36,7 @@ from thinkdraw.render import tone as TN
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.face.geometry import apply_similarity, similarity_fit
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, lerp_kept_rows, normalized_blur, points_region, remap_filtered, window_map
+from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, lerp_kept_rows, normalized_blur, points_region, remap_filtered, smooth, window_map
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -724,8 +724,8 @@ class Renderer:
         k = 2 * max(1, int(0.05 * ipd)) + 1
         excl = cv2.dilate(excl, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
         feather = max(0.05 * ipd, 1.0)
-        keep = 1.0 - cv2.GaussianBlur(excl.astype(np.float32), (0, 0), feather)
-        cheek = cv2.GaussianBlur(hull.astype(np.float32), (0, 0), feather) * keep
+        keep = 1.0 - smooth(excl.astype(np.float32), feather)  # wide on a big photo: scaled-down blur
+        cheek = smooth(hull.astype(np.float32), feather) * keep
         mask = np.clip(np.maximum(band * np.clip(keep * 1.5, 0, 1), cheek), 0.0, 1.0)
         patch = self.image[win.slices()].astype(np.float32)
         skin_w = ((1 - excl) * (hull | (band > 0.3))).astype(np.float32) + 1e-3
