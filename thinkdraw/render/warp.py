@@ -868,6 +868,18 @@ class Renderer:
         soft = cv2.GaussianBlur(patch, (1, 0), sigmaX=0.1, sigmaY=SEAM_SOFT_SIGMA_PX)
         out[win.slices()] = np.clip(patch + a[..., None] * (soft - patch) + 0.5, 0, 255).astype(np.uint8)
 
+    def _lip_band(self, t: np.ndarray, win: Region, upper: bool) -> tuple[np.ndarray, ...]:
+        """:func:`between_chains_alpha` over the pixels of ``win`` for the red of the upper or lower lip
+        of target landmarks ``t`` (478, 2+): between its outer border and its inner edge, the inner
+        edge ending at the outer corners (one pair of corners), feathered over max(1.2 px, 0.02 IPD).
+        Returns (alpha, distance below the upper chain, distance above the lower chain, gap)."""
+        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
+        outer = t[list(M.LIPS_OUTER_UPPER if upper else M.LIPS_OUTER_LOWER), :2]
+        inner = t[list(M.LIPS_INNER_UPPER if upper else M.LIPS_INNER_LOWER), :2]
+        inner = np.concatenate([outer[:1], inner[1:-1], outer[-1:]])
+        chains = (outer, inner) if upper else (inner, outer)  # the upper chain first
+        return between_chains_alpha(*chains, px, py, feather=max(1.2, 0.02 * self.ipd))
+
     def _shade_upper_lip(self, patch: np.ndarray, t: np.ndarray, win: Region, closing: float) -> None:
         """Shade a closed upper lip darker and redder toward the lips' meeting line, in place on
         ``patch`` (float32 RGB).
@@ -885,11 +897,7 @@ class Renderer:
         shade = np.asarray(self.config.upper_lip_shade, np.float32) * np.float32(closing)
         if float(shade.max()) <= 0.0:
             return
-        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
-        outer = t[list(M.LIPS_OUTER_UPPER), :2]
-        inner = t[list(M.LIPS_INNER_UPPER), :2]
-        inner = np.concatenate([outer[:1], inner[1:-1], outer[-1:]])  # one pair of corners
-        band, below, _, gap = between_chains_alpha(outer, inner, px, py, feather=max(1.2, 0.02 * self.ipd))
+        band, below, _, gap = self._lip_band(t, win, upper=True)
         v = np.clip(below / np.maximum(gap, 1e-3), 0.0, 1.0)
         patch *= 1.0 - (band * v * v)[..., None] * shade
 
@@ -901,11 +909,7 @@ class Renderer:
         vermilion). The lip's chroma (ratio of each channel to its mean, from the portrait's lip
         colour) is put back while each pixel keeps its own brightness, so shading and the sheen stay.
         """
-        py, px = np.mgrid[win.y0 : win.y1, win.x0 : win.x1].astype(np.float32)
-        inner = t[list(M.LIPS_INNER_LOWER), :2]
-        outer = t[list(M.LIPS_OUTER_LOWER), :2]
-        inner = np.concatenate([outer[:1], inner[1:-1], outer[-1:]])  # one pair of corners
-        band, _, _, _ = between_chains_alpha(inner, outer, px, py, feather=max(1.2, 0.02 * self.ipd))
+        band, _, _, _ = self._lip_band(t, win, upper=False)
         lip = np.asarray(self.lip, np.float32)
         # only as far as a pixel lacks the lip's saturation: a lower lip that kept its colour (most
         # wide smiles) is left as it is, where a blanket tint pasted a flat pink shape over it
