@@ -1,5 +1,3 @@
-import sys
+from thinkdraw.cli import run
 
-from thinkdraw.cli import main
-
-sys.exit(main())
+run()

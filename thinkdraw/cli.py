@@ -68,5 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
+def run() -> None:
+    """The ``thinkdraw`` executable: :func:`main` in a process of its own, so native libraries'
+    stderr chatter can be sent away for the whole process (see ``hide_native_stderr``)."""
+    from thinkdraw.utils.logs import hide_native_stderr
+
+    hide_native_stderr()
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -192,6 +192,26 @@ def test_mediapipe_start_up_chatter_is_silenced(native_logs):
     assert chatter == native_logs, res.stderr
 
 
+@pytest.mark.parametrize("native_logs", [False, True])
+def test_native_writes_to_fd2_are_hidden_for_the_whole_cli_process(native_logs):
+    """Graph threads log on their own schedule (even at exit), so the executable sends fd 2 away for
+    its whole life while Python's stderr (logs, error lines) still reaches the terminal."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys, atexit; from thinkdraw.utils.logs import hide_native_stderr; "
+            "print(hide_native_stderr()); atexit.register(os.write, 2, b'late native\\n'); "
+            "os.write(2, b'native line\\n'); print('python line', file=sys.stderr)")
+    env = {k: v for k, v in os.environ.items() if k != "THINKDRAW_NATIVE_LOGS"}
+    if native_logs:
+        env["THINKDRAW_NATIVE_LOGS"] = "1"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == str(not native_logs), res.stderr
+    assert "python line" in res.stderr
+    assert ("native line" in res.stderr) == ("late native" in res.stderr) == native_logs, res.stderr
+
+
 def test_a_window_detection_is_kept_only_when_found_again_in_context(astronaut, analyzer, astro_portrait):
     """A face found only in a detection window must be found again in a crop around it (an ear or
     a toy magnified by a window is not): the astronaut's own mesh is confirmed, the same mesh moved

@@ -11,7 +11,7 @@ import pytest
 
 from thinkdraw.errors import InputError
 from thinkdraw.speech.audio import load_audio
-from thinkdraw.speech.tts import MAX_TEXT_CHARS, ProsodyTargets, affect_from, synthesize
+from thinkdraw.speech.tts import MAX_TEXT_CHARS, Affect, ProsodyTargets, affect_from, synthesize
 
 
 def test_piper_non_silent_plausible_words(piper_track):
@@ -39,11 +39,21 @@ def test_piper_voice_on_chinese_warns(speech_dir):
 
 @pytest.mark.parametrize("voice", ["piper", "espeak"])
 def test_emotion_changes_rate_and_pitch(speech_dir, voice):
+    # explicit affects (not text through THINK), so this checks the voice alone: rate 1.17 vs 0.89
     text = "I have some news about the garden party tomorrow afternoon."
-    ex = synthesize(text, speech_dir / f"{voice}_ex.wav", "very excited", voice)
-    sad = synthesize(text, speech_dir / f"{voice}_sad.wav", "very sad", voice)
-    assert ex.duration < 0.9 * sad.duration  # faster
-    assert ex.prosody_summary["f0_median_hz"] > 1.1 * sad.prosody_summary["f0_median_hz"]  # higher
+    excited, sad = Affect(0.7, 0.9, 0.85, "excited"), Affect(-0.7, -0.5, 0.85, "sad")
+    ex = synthesize(text, speech_dir / f"{voice}_ex.wav", excited, voice)
+    sd = synthesize(text, speech_dir / f"{voice}_sad.wav", sad, voice)
+    why = f"excited {ex.duration:.3f} s {ex.prosody_targets}, sad {sd.duration:.3f} s {sd.prosody_targets}"
+    assert ex.prosody_targets["rate"] > 1.2 > 0.9 > sd.prosody_targets["rate"], why
+    assert ex.duration < 0.9 * sd.duration, why  # faster
+    assert ex.prosody_summary["f0_median_hz"] > 1.1 * sd.prosody_summary["f0_median_hz"], why  # higher
+
+
+def test_emotion_text_reaches_prosody_through_think():
+    ex, sad = affect_from("very excited"), affect_from("very sad")
+    assert ex.arousal > 0.3 > -0.2 > sad.arousal and ex.valence > 0 > sad.valence, (ex, sad)
+    assert ProsodyTargets.from_affect(ex).rate > 1.1 > 0.95 > ProsodyTargets.from_affect(sad).rate
 
 
 def test_emotion_plan_fields_drive_targets():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
+import sys
 from collections.abc import Iterator
 
 _CONFIGURED = False
@@ -49,3 +51,28 @@ def quieted(name: str, level: int = logging.WARNING) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(old)
+
+
+def hide_native_stderr() -> bool:
+    """For a command-line process: native libraries' writes to file descriptor 2 go to /dev/null
+    for the rest of the process, while Python's ``sys.stderr`` (logging, progress bars, error lines,
+    tracebacks) keeps the real stderr through a duplicate descriptor.
+
+    MediaPipe's graph threads log absl lines on their own schedule (they can land after a scoped
+    redirect has ended, or at exit when a graph closes), so a redirect around each call cannot hide
+    them all. Set THINKDRAW_NATIVE_LOGS=1 to keep them. Returns whether anything was changed.
+    """
+    if os.environ.get("THINKDRAW_NATIVE_LOGS"):
+        return False
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (embedded interpreters)
+        return False
+    stream = io.TextIOWrapper(io.FileIO(saved, "w"), encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+                              errors="backslashreplace", line_buffering=True)
+    os.dup2(null, 2)
+    os.close(null)
+    sys.stderr = stream
+    return True
