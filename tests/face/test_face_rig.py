@@ -7,7 +7,8 @@ import pytest
 
 from thinkdraw.errors import InputError
 from thinkdraw.face import geometry, mesh
-from thinkdraw.face.rig import Rig, authored_rig, estimate_own_aus, rig_spec
+from thinkdraw.face.canonical import canonical_neutral
+from thinkdraw.face.rig import Rig, _mouth_width, authored_rig, estimate_own_aus, rig_spec
 from thinkdraw.motion import au_channels, rig_channels
 
 CH = rig_channels()
@@ -335,6 +336,34 @@ def test_smile_neutralisation_synthetic(canon_rig):
     # the neutralised face is close to the true neutral (mouth corners within 0.03 IOD)
     true_n = canon_rig.forward({})[0]
     assert np.abs(rig.neutral_landmarks[[61, 291], :2] - true_n[[61, 291], :2]).max() < 0.03 * canon_rig.s0
+
+
+def _closed_smile(canon_rig, a12: float, a25: float) -> np.ndarray:
+    """Pixel landmarks of the canonical face with corners raised by AU12 at ``a12`` but not widened
+    (closed smiles in photos barely widen the mouth), lips parted by AU25 at ``a25``."""
+    m = canon_rig.model
+    up = a12 * (m.basis[m.columns.index("AU12L")] + m.basis[m.columns.index("AU12R")]) * np.array([0.0, 1.0, 1.0])
+    shape = m.neutral + up + a25 * m.basis[m.columns.index("AU25")]
+    return canon_rig._to_pixels(shape[None], np.zeros((1, 6)))[0]
+
+
+def test_neutralising_a_closed_smile_keeps_the_mouth_width(canon_rig):
+    """A closed smile raises the corners without widening the mouth: neutralising it lowers the corners
+    but does not pinch the mouth narrower than a resting one. Parted lips keep the whole removal."""
+    rest_w = _mouth_width(canonical_neutral())
+    closed = Rig.from_landmarks(_closed_smile(canon_rig, 0.5, 0.0))
+    assert closed.own_aus["AU12L"] > 0.3 and closed.own_aus["AU25"] == 0.0
+    n = closed.model.neutral
+    assert _mouth_width(n) == pytest.approx(rest_w, abs=0.01)  # was 0.07 narrower
+    assert n[[61, 291], 1].max() - 0.5 * (n[13, 1] + n[14, 1]) < 0.01  # corners down
+    full = _mouth_width(closed.model_raw.neutral - sum(
+        v * closed.model_raw.basis[closed.model_raw.columns.index(c)] for c, v in closed.own_aus.items()))
+    assert full < rest_w - 0.05  # what removing the whole AU12 field would give
+    parted = Rig.from_landmarks(_closed_smile(canon_rig, 0.5, 1.0))
+    assert parted.model_raw.neutral[13, 1] - parted.model_raw.neutral[14, 1] > 0.1  # lips apart
+    assert _mouth_width(parted.model.neutral) < rest_w - 0.05  # open lips: the whole pull removed
+    wide = Rig.from_landmarks(canon_rig.forward({"AU12L": 0.6, "AU12R": 0.6})[0])  # the rig's own broad smile
+    assert _mouth_width(wide.model.neutral) == pytest.approx(rest_w, abs=0.02)
 
 
 def test_neutral_face_has_no_own_aus(canon_rig):
