@@ -18,7 +18,9 @@ Prints markdown:
 7. toothy smiles closed (neutral, sad): the shadow left beside the lip corners (the smile's creases
    carried along read as a dark bracket), against the same measure on the unsmiling photos;
 8. black-and-white photos: colour the renderer draws into them (mouth interior, lip line), with and
-   without the photo's tone curve (thinkdraw/render/tone.py).
+   without the photo's tone curve (thinkdraw/render/tone.py);
+9. the mouth's width after the photo's own smile is removed (neutralisation), for faces at rest,
+   closed smiles and open smiles, against removing the whole AU12 field.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -327,9 +329,34 @@ def section_mono(faces) -> None:
     print()
 
 
+def section_width(frontal) -> None:
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig, _mouth_width
+
+    print("## Mouth width after neutralisation\n")
+    print("Outer lip corner to corner (IOD, canonical frame) of the photo, of its neutralised face, and of "
+          "the face with the whole own AU12 field removed; frontal faces grouped by own AU12 (mean of both "
+          "sides) and the photo's inner-lip gap (IOD). The canonical face's mouth is 0.816 wide.\n")
+    groups: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for f in _progress(frontal, "width"):
+        rig = Rig(analyze_portrait(f.image))
+        m, own = rig.model_raw, rig.own_aus
+        full = m.neutral - sum(v * m.basis[m.columns.index(c)] for c, v in own.items())
+        a12, gap = 0.5 * (own["AU12L"] + own["AU12R"]), m.neutral[13, 1] - m.neutral[14, 1]
+        key = "rest" if a12 < 0.15 and gap < 0.05 else "closed smile" if gap < 0.05 else "open smile" if a12 >= 0.3 else "other"
+        groups[key].append((_mouth_width(m.neutral), _mouth_width(rig.model.neutral), _mouth_width(full)))
+    print("| group | faces | photo | neutralised (sd) | whole AU12 removed |")
+    print("|---|---|---|---|---|")
+    for key in ("rest", "closed smile", "open smile", "other"):
+        if groups[key]:
+            a = np.array(groups[key])
+            print(f"| {key} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} ({a[:, 1].std():.3f}) | {a[:, 2].mean():.3f} |")
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono", "width"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -352,6 +379,8 @@ def main() -> int:
         section_corners(frontal)
     if args.only in (None, "mono"):
         section_mono(faces)
+    if args.only in (None, "width"):
+        section_width(frontal)
     return 0
 
 
