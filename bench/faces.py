@@ -184,14 +184,14 @@ def section_eyes(faces) -> None:
         gazes = [rig.forward(g)[0] for g in ({"gaze_h": 1.0}, {"gaze_h": -1.0}, {"gaze_v": 1.0})]
         frames = [renderer.render(t) for t in gazes]
         py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
-        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in M.EYES]
-        for (up, lo, iris), other in zip(M.EYES, whites[::-1]):
+        windows = [E.eye_window(img, lm, *ids) for ids in M.EYES]
+        whites = [E.sclera_sample(w) for w in windows]
+        for (up, lo, iris), other, w in zip(M.EYES, whites[::-1], windows):
             r, c = E.iris_radius(lm, iris), lm[iris[0], :2]
             opening, below_up, above_lo, _ = between_chains_alpha(lm[list(up), :2], lm[list(lo), :2], px, py)
             m = E.LID_MARGIN * r + 0.5
             d = np.hypot(px - c[0], py - c[1])
             ball = (opening > 0.5) & (below_up > m) & (above_lo > m)
-            w = E._eye_window(img, *E._eye_geometry(lm, up, lo, iris))
             few = w is not None and int(w[6].sum()) < E.MIN_SCLERA_PIXELS
             if few and other is not None and (ball & (d < r)).sum() >= 3:
                 # too little white of its own: the disk against the other eye's white (lightness, tint)

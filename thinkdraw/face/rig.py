@@ -561,7 +561,7 @@ def _mouth_width(x: np.ndarray) -> float:
     return float(x[291, 0] - x[61, 0])
 
 
-def smile_width_kept(shape: np.ndarray, own: np.ndarray, model: RigModel) -> np.ndarray:
+def smile_width_kept(shape: np.ndarray, removed: np.ndarray, own: np.ndarray, model: RigModel) -> np.ndarray:
     """(478, 3): the part of the own smile's sideways pull that neutralisation keeps.
 
     The rig's AU12 widens the mouth 2.3 IOD per IOD the corners rise, as open smiles in photos do
@@ -575,7 +575,8 @@ def smile_width_kept(shape: np.ndarray, own: np.ndarray, model: RigModel) -> np.
     0.820). A mouth is never made narrower than removing the whole smile would make it, nor wider
     than the photo's.
 
-    shape: (478, 3) the photo's canonical face; own: (C,) the own-AU intensities in model columns.
+    shape: (478, 3) the photo's canonical face; removed: (478, 3) the displacement of all its own
+    AUs (sum own_k B_k); own: (C,) the own-AU intensities in model columns.
     """
     cols = [model.columns.index(c) for c in SMILE_WIDTH_AUS]
     pull = np.einsum("c,cvk->vk", own[cols], model.basis[cols]) * np.array([1.0, 0.0, 0.0])
@@ -583,7 +584,7 @@ def smile_width_kept(shape: np.ndarray, own: np.ndarray, model: RigModel) -> np.
     closed = float(np.clip(1.0 - (shape[13, 1] - shape[14, 1]) / LIPS_APART_GAP, 0.0, 1.0))
     if pull_w <= 1e-6 or closed <= 0.0:
         return np.zeros_like(pull)
-    w_full = _mouth_width(shape - np.einsum("c,cvk->vk", own, model.basis))
+    w_full = _mouth_width(shape - removed)
     target = np.clip(_mouth_width(canonical_neutral()), w_full, w_full + pull_w)
     return closed * (target - w_full) / pull_w * pull
 
@@ -659,8 +660,9 @@ class Rig:
         own = np.zeros(self.model_raw.n_columns)
         for c, v in self.own_aus.items():
             own[self.model_raw.columns.index(c)] = v
-        kept = smile_width_kept(shape, own, self.model_raw)
-        neutral = clamp_shape((shape - np.einsum("c,cvk->vk", own, self.model_raw.basis) + kept)[None])[0]
+        removed = np.einsum("c,cvk->vk", own, self.model_raw.basis)
+        kept = smile_width_kept(shape, removed, own, self.model_raw)
+        neutral = clamp_shape((shape - removed + kept)[None])[0]
         self.model = RigModel.build(neutral)
         ar = authored_rig()
         self.pivot = ar.head_pivot

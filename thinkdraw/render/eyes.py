@@ -77,11 +77,12 @@ def iris_radius(lm: np.ndarray, iris_ids: tuple[int, ...]) -> float:
 
 def build_eye(
     image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], iris: tuple[int, ...],
-    clean: np.ndarray, tri: int, bary: np.ndarray, sclera_ref: np.ndarray | None = None,
+    clean: np.ndarray, tri: int, bary: np.ndarray, sclera_ref: np.ndarray | None = None, window: tuple | None = None,
 ) -> EyeModel:
     """Precompute one eye; paints the iris out of ``clean`` (H, W, 3 uint8) in place.
     ``sclera_ref``: the other eye's white (3,) RGB (:func:`sclera_sample`), for an eye that shows
-    too little of its own (:func:`paint_out_iris`)."""
+    too little of its own (:func:`paint_out_iris`). ``window``: this eye's :func:`eye_window` on
+    ``image`` when the caller has it already (else it is analysed here)."""
     H, W = image.shape[:2]
     up, lo, c, r = _eye_geometry(lm, upper, lower, iris)
     pad = int(np.ceil(r * 1.6)) + 2
@@ -103,7 +104,7 @@ def build_eye(
     mirror_seen = seen[my, (px - x0).astype(int)]
     iris_mean = patch[seen & (np.hypot(px - c[0], py - c[1]) < r)]
     mean = iris_mean.mean(0) if len(iris_mean) else patch.reshape(-1, 3).mean(0)
-    paint_out_iris(image, up, lo, c, r, clean, sclera_ref)
+    paint_out_iris(image, up, lo, c, r, clean, sclera_ref, window)
     # past the iris's edge, hidden texture is bare eyeball (the clean plate), not the iris's mean
     beyond = (np.hypot(px - c[0], py - c[1]) > r * LIMBUS)[..., None]
     hidden = np.where(beyond, clean[y0:y1, x0:x1].astype(np.float32) / shade, mean)
@@ -183,24 +184,29 @@ def _eye_window(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray
     return (x0, y0, x1, y1), f, opening, below_up, d, keep, sclera, skin_tint
 
 
-def sclera_sample(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...],
-                  iris: tuple[int, ...]) -> np.ndarray | None:
+def eye_window(image: np.ndarray, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...],
+               iris: tuple[int, ...]):  # noqa: ANN201
+    """:func:`_eye_window` of one eye given (478, >=2) pixel landmarks and the eye's landmark ids
+    (:data:`thinkdraw.face.mesh.EYES`). Computed once, it serves both :func:`sclera_sample` and
+    :func:`paint_out_iris` (through :func:`build_eye`)."""
+    return _eye_window(image, *_eye_geometry(lm, upper, lower, iris))
+
+
+def sclera_sample(window) -> np.ndarray | None:  # noqa: ANN001
     """(3,) median RGB of the white of one eye, or None when the eye shows too little of it
     (:data:`MIN_SCLERA_PIXELS`) or what it shows is more tinted than sclera can be (lid skin and
-    red rims of a narrowed eye). lm: (478, >=2) pixel landmarks; upper, lower, iris: the eye's
-    landmark ids. The colour :func:`paint_out_iris` gives the other eye when that one shows too
-    little of its own."""
-    w = _eye_window(image, *_eye_geometry(lm, upper, lower, iris))
-    if w is None:
+    red rims of a narrowed eye). window: the eye's :func:`eye_window`. The colour
+    :func:`paint_out_iris` gives the other eye when that one shows too little of its own."""
+    if window is None:
         return None
-    _, f, _, _, _, _, sclera, skin_tint = w
+    _, f, _, _, _, _, sclera, skin_tint = window
     if int(sclera.sum()) < MIN_SCLERA_PIXELS or _tint(f[sclera]) > skin_tint:
         return None
     return np.median(f[sclera], 0).astype(np.float32)
 
 
 def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndarray, r: float,
-                   clean: np.ndarray, sclera_ref: np.ndarray | None = None) -> None:
+                   clean: np.ndarray, sclera_ref: np.ndarray | None = None, window: tuple | None = None) -> None:
     """Paint the iris disk (to :data:`LIMBUS_OUT`) out of ``clean`` (H, W, 3 uint8, in place) with
     bare eyeball, so a gaze that moves the iris away uncovers sclera, not a smudge.
 
@@ -217,8 +223,9 @@ def paint_out_iris(image: np.ndarray, up: np.ndarray, lo: np.ndarray, c: np.ndar
     (A Telea fill of the whole disk took its colour from the lashes and lid rims wherever the iris
     touches the lids: a pink-grey blot beside the moved iris.)
     up, lo: (n, 2) lid chains, pixels, corner to corner. c: (2,) iris centre; r: iris radius, pixels.
+    window: :func:`_eye_window` of this eye on ``image`` if already computed (:func:`eye_window`).
     """
-    w = _eye_window(image, up, lo, c, r)
+    w = _eye_window(image, up, lo, c, r) if window is None else window
     if w is None:
         return
     (x0, y0, x1, y1), f, opening, below_up, d, keep, sclera, skin_tint = w

@@ -356,10 +356,11 @@ class Renderer:
         self.clean = img.copy()
         self.eyes: list[E.EyeModel] = []
         # an eye that shows too little white of its own is given the other eye's (paint_out_iris)
-        whites = [E.sclera_sample(img, lm, up, lo, iris) for up, lo, iris in M.EYES]
-        for (up, lo, iris), other in zip(M.EYES, whites[::-1]):
+        windows = [E.eye_window(img, lm, *ids) for ids in M.EYES]  # analysed once, used twice
+        whites = [E.sclera_sample(w) for w in windows]
+        for (up, lo, iris), other, win in zip(M.EYES, whites[::-1], windows):
             tri, bary = self._locate(lm[iris[0]])
-            self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary, other))
+            self.eyes.append(E.build_eye(img, lm, up, lo, iris, self.clean, tri, bary, other, win))
         self.lids = [E.build_lid(img, lm, up, lo, brow, self.ipd) for up, lo, brow in
                      ((M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER, M.RIGHT_BROW_LOWER), (M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER, M.LEFT_BROW_LOWER))]
         # an eye behind dark lenses gets neither a painted lid nor a moved iris, and the lens over it
