@@ -270,6 +270,36 @@ def test_squeezed_skin_is_prefiltered_not_aliased():
     assert np.ptp(out[4:-4, 4:-4]) < 40 and abs(float(out[4:-4, 4:-4].mean()) - 127.5) < 15  # the average grey
 
 
+
+def test_mip_levels_blur_only_the_sampled_box_yet_match_the_whole_blur():
+    """MipLevels blurs only the box frames sample (a squeezed chin is a small part of a phone
+    photo), growing it when a later frame reaches further; every sample equals cv2.remap of the
+    whole plate's blur bit for bit, inside the plate, across its edges and past them."""
+    import cv2
+
+    from thinkdraw.render.raster import MIP_SIGMAS, MipLevels
+
+    rng = np.random.default_rng(3)
+    plate = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    levels = MipLevels(plate)
+    gy, gx = np.mgrid[0:40, 0:50].astype(np.float32)
+    wobble = rng.random((2, 40, 50)).astype(np.float32)
+    probes = [(gx * 1.3 + 180.25, gy * 0.9 + 120.5),  # inside
+              (gx * 1.3 + 200.7, gy * 0.9 + 150.1),  # overlapping the first box: reused or grown
+              (gx * 2.0 - 20.0, gy * 2.0 + 250.0),  # past the left and bottom edges: clamped
+              (gx * 0.5 + 375.0 + wobble[0], gy * 0.5 + wobble[1])]  # top right corner
+    for k, sigma in enumerate(MIP_SIGMAS, start=1):
+        whole = cv2.GaussianBlur(plate, (0, 0), sigma)
+        for mx, my in probes:
+            want = cv2.remap(whole, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            assert np.array_equal(levels.remap(k, mx, my), want)
+        box, level = levels._levels[k]
+        assert level.shape[:2] == (box[3] - box[1], box[2] - box[0])
+    small = MipLevels(plate)
+    small.remap(2, *probes[0])
+    (x0, y0, x1, y1), _ = small._levels[2]
+    assert (x1 - x0) * (y1 - y0) < plate.shape[0] * plate.shape[1] / 3  # a box, not the whole plate
+
 def test_culling_a_window_keeps_its_map(renderer, astronaut):
     """A lattice map looks up to one step past its window: culling the mesh for a small window must
     keep every triangle that lattice touches (the map is the same as with the whole mesh)."""

@@ -244,8 +244,9 @@ def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Regi
     disp = np.dstack([(cx - gx0) * step, (cy - gy0) * step])
     A = np.array([[1.0 / step, 0, 0], [0, 1.0 / step, 0]])
     full = cv2.warpAffine(disp, A, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-    gx, gy = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32), np.arange(region.y0, region.y1, dtype=np.float32))
-    return gx + full[..., 0], gy + full[..., 1]
+    # the pixel grid added by broadcasting: two full-size meshgrids cost more than the warp itself
+    return (full[..., 0] + np.arange(region.x0, region.x1, dtype=np.float32)[None, :],
+            full[..., 1] + np.arange(region.y0, region.y1, dtype=np.float32)[:, None])
 
 
 def _exact_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
@@ -357,22 +358,56 @@ def remap_filtered(plate: np.ndarray, mx: np.ndarray, my: np.ndarray, levels: "M
         wk = np.clip(1.0 - np.abs(lod - k), 0.0, 1.0)  # hat weight of level k
         if not wk.any():
             continue
-        smp = cv2.remap(levels.get(k), mx[sub], my[sub], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        smp = levels.remap(k, mx[sub], my[sub])
         res += wk[..., None] * (smp.astype(np.float32) - acc)
     out[sub] = np.clip(res + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
 class MipLevels:
-    """Pre-blurred copies of one plate (MIP_SIGMAS), each made on first use."""
+    """Pre-blurred copies of one plate (MIP_SIGMAS), each made on first use and only over the box
+    of the plate that frames have sampled so far (grown as later frames reach further): on a phone
+    photo the squeezed skin is a small part of the image, and blurring all of it three times took
+    most of a still's time. Inside the box a level equals the whole plate's blur bit for bit."""
+
+    SLACK = 32
+    """Pixels added round a grown box, so a sequence whose samples drift does not re-blur each frame."""
 
     def __init__(self, plate: np.ndarray) -> None:
-        self.plate = plate
-        self._levels: dict[int, np.ndarray] = {}
+        self.plate = plate  # (h, w, C) uint8
+        self._levels: dict[int, tuple[tuple[int, int, int, int], np.ndarray]] = {}  # k -> (x0, y0, x1, y1), blurred box
 
-    def get(self, k: int) -> np.ndarray:
-        """Level k >= 1: the plate blurred with sigma MIP_SIGMAS[k - 1]."""
+    def remap(self, k: int, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        """Bilinear sample (border replicated) of level k >= 1 (the plate blurred with sigma
+        MIP_SIGMAS[k - 1]) at source pixels (mx, my) (h, w) float32: what ``cv2.remap`` of the whole
+        blurred plate gives."""
         k = min(max(k, 1), len(MIP_SIGMAS))
-        if k not in self._levels:
-            self._levels[k] = cv2.GaussianBlur(self.plate, (0, 0), MIP_SIGMAS[k - 1])
-        return self._levels[k]
+        ph, pw = self.plate.shape[:2]
+        # bilinear taps reach floor(x) + 1 (+ 1 for OpenCV's 1/32-pixel rounding); past the plate they clamp
+        need = (max(int(np.floor(mx.min())), 0), max(int(np.floor(my.min())), 0),
+                min(int(np.floor(mx.max())) + 3, pw), min(int(np.floor(my.max())) + 3, ph))
+        have = self._levels.get(k)
+        if have is None or not _box_inside(need, have[0]):
+            box = need if have is None else (min(need[0], have[0][0]), min(need[1], have[0][1]),
+                                             max(need[2], have[0][2]), max(need[3], have[0][3]))
+            box = (max(box[0] - self.SLACK, 0), max(box[1] - self.SLACK, 0), min(box[2] + self.SLACK, pw), min(box[3] + self.SLACK, ph))
+            have = self._levels[k] = (box, _blur_box(self.plate, box, MIP_SIGMAS[k - 1]))
+        (x0, y0, _, _), level = have
+        if x0 or y0:  # exact: an integer shift of a float32 toward zero loses no bits
+            mx, my = mx - np.float32(x0), my - np.float32(y0)
+        return cv2.remap(level, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _box_inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] >= b[0] and a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3]
+
+
+def _blur_box(plate: np.ndarray, box: tuple[int, int, int, int], sigma: float) -> np.ndarray:
+    """``cv2.GaussianBlur(plate, (0, 0), sigma)[box]``, computed on the box plus the kernel's reach
+    (OpenCV's 8-bit kernel radius is round(3 sigma)): bit-identical inside the box."""
+    x0, y0, x1, y1 = box
+    r = int(np.ceil(3.0 * sigma)) + 2
+    h, w = plate.shape[:2]
+    X0, Y0, X1, Y1 = max(x0 - r, 0), max(y0 - r, 0), min(x1 + r, w), min(y1 + r, h)
+    blurred = cv2.GaussianBlur(np.ascontiguousarray(plate[Y0:Y1, X0:X1]), (0, 0), sigma)
+    return np.ascontiguousarray(blurred[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])
