@@ -366,6 +366,27 @@ def test_neutralising_a_closed_smile_keeps_the_mouth_width(canon_rig):
     assert _mouth_width(wide.model.neutral) == pytest.approx(rest_w, abs=0.02)
 
 
+def test_very_happy_parts_the_lips_like_a_photographed_broad_smile(canon_rig):
+    """THINK's "very happy" through the rig opens the mouth as far as the registry photos' open smiles
+    (inner-lip gap 0.16-0.26 IOD), which the rig's AU25 alone cannot (0.11 at most); a slight smile
+    keeps the lips together."""
+    from thinkdraw.think import plan_emotion
+
+    m = canon_rig.model
+
+    def gap(params: dict[str, float]) -> float:
+        a = np.zeros(m.n_columns)
+        for c, v in params.items():
+            if c in m.columns:
+                a[m.columns.index(c)] = v
+        x = m.shape(a)[0]
+        return float(x[13, 1] - x[14, 1])  # canonical frame: y up, IOD units
+
+    assert gap({"AU25": 1.0}) < 0.13
+    assert 0.14 <= gap(plan_emotion("very happy").rig_params()) <= 0.26
+    assert gap(plan_emotion("slightly happy").rig_params()) < 0.03
+
+
 def test_neutral_face_has_no_own_aus(canon_rig):
     assert all(v == 0.0 for v in canon_rig.own_aus.values())
     assert all(v == 0.0 for v in Rig.from_landmarks(canon_rig.forward({})[0]).own_aus.values())
