@@ -338,6 +338,7 @@ def section_width(frontal) -> None:
           "the face with the whole own AU12 field removed; frontal faces grouped by own AU12 (mean of both "
           "sides) and the photo's inner-lip gap (IOD). The canonical face's mouth is 0.816 wide.\n")
     groups: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    opening: list[tuple[float, float, float]] = []  # open smiles: (inner-lip gap, own AU25, own AU26)
     for f in _progress(frontal, "width"):
         rig = Rig(analyze_portrait(f.image))
         m, own = rig.model_raw, rig.own_aus
@@ -345,12 +346,20 @@ def section_width(frontal) -> None:
         a12, gap = 0.5 * (own["AU12L"] + own["AU12R"]), m.neutral[13, 1] - m.neutral[14, 1]
         key = "rest" if a12 < 0.15 and gap < 0.05 else "closed smile" if gap < 0.05 else "open smile" if a12 >= 0.3 else "other"
         groups[key].append((_mouth_width(m.neutral), _mouth_width(rig.model.neutral), _mouth_width(full)))
+        if key == "open smile":
+            opening.append((gap, own["AU25"], own["AU26"]))
     print("| group | faces | photo | neutralised (sd) | whole AU12 removed |")
     print("|---|---|---|---|---|")
     for key in ("rest", "closed smile", "open smile", "other"):
         if groups[key]:
             a = np.array(groups[key])
             print(f"| {key} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} ({a[:, 1].std():.3f}) | {a[:, 2].mean():.3f} |")
+    if opening:  # how far open smiles part the lips, read as the rig's AUs (THINK's strong happiness follows it)
+        g = np.array(opening)
+        print(f"\nOpen smiles ({len(g)}): inner-lip gap {np.percentile(g[:, 0], 10):.2f}-{np.percentile(g[:, 0], 90):.2f} IOD "
+              f"(10th-90th percentile), read as own AU25 {np.percentile(g[:, 1], 10):.2f}-{g[:, 1].max():.2f} and AU26 "
+              f"{np.percentile(g[:, 2], 10):.2f}-{np.percentile(g[:, 2], 90):.2f} (median {np.median(g[:, 2]):.2f}); "
+              f"the rig's AU25 alone parts the lips {float(m.basis[m.columns.index('AU25')][13, 1] - m.basis[m.columns.index('AU25')][14, 1]):.2f}")
     print()
 
 
