@@ -329,6 +329,14 @@ def section_mono(faces) -> None:
     print()
 
 
+def _gap_12_25(m) -> float:
+    """Inner-lip gap (IOD) the rig opens with AU12 (both sides) and AU25 at 1.0 on model ``m``."""
+    a = np.zeros(m.n_columns)
+    a[[m.columns.index(c) for c in ("AU12L", "AU12R", "AU25")]] = 1.0
+    x = m.shape(a[None])[0] - m.neutral
+    return float(x[13, 1] - x[14, 1])
+
+
 def section_width(frontal) -> None:
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig, _mouth_width
@@ -342,7 +350,10 @@ def section_width(frontal) -> None:
     for f in _progress(frontal, "width"):
         rig = Rig(analyze_portrait(f.image))
         m, own = rig.model_raw, rig.own_aus
-        full = m.neutral - sum(v * m.basis[m.columns.index(c)] for c, v in own.items())
+        a = np.zeros(m.n_columns)
+        for c, v in own.items():
+            a[m.columns.index(c)] = v
+        full = 2.0 * m.neutral - m.shape(a[None], clamp=False)[0]  # every own AU removed, the width kept none
         a12, gap = 0.5 * (own["AU12L"] + own["AU12R"]), m.neutral[13, 1] - m.neutral[14, 1]
         key = "rest" if a12 < 0.15 and gap < 0.05 else "closed smile" if gap < 0.05 else "open smile" if a12 >= 0.3 else "other"
         groups[key].append((_mouth_width(m.neutral), _mouth_width(rig.model.neutral), _mouth_width(full)))
@@ -359,7 +370,8 @@ def section_width(frontal) -> None:
         print(f"\nOpen smiles ({len(g)}): inner-lip gap {np.percentile(g[:, 0], 10):.2f}-{np.percentile(g[:, 0], 90):.2f} IOD "
               f"(10th-90th percentile), read as own AU25 {np.percentile(g[:, 1], 10):.2f}-{g[:, 1].max():.2f} and AU26 "
               f"{np.percentile(g[:, 2], 10):.2f}-{np.percentile(g[:, 2], 90):.2f} (median {np.median(g[:, 2]):.2f}); "
-              f"the rig's AU25 alone parts the lips {float(m.basis[m.columns.index('AU25')][13, 1] - m.basis[m.columns.index('AU25')][14, 1]):.2f}")
+              f"the rig's AU25 alone parts the lips {float(m.basis[m.columns.index('AU25')][13, 1] - m.basis[m.columns.index('AU25')][14, 1]):.2f}, "
+              f"with AU12 (both sides at 1.0) {_gap_12_25(m):.2f}")
     print()
 
 

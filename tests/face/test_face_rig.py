@@ -240,6 +240,45 @@ def test_sad_brows_are_oblique(canon_rig):
     np.testing.assert_allclose(one, au1 + _iod_units(canon_rig, {"AU15": 1.0}), atol=1e-9)
 
 
+def test_open_smile_lifts_the_upper_lip_off_the_teeth(canon_rig):
+    """rig.yaml interaction AU12+AU25: photographed open smiles sit 0.09 IOD closer to the nose than
+    resting mouths (23 against 15 frontal registry faces), a closed smile or parted lips alone hardly
+    lift it. Split per side: one corner pulled lifts that half of the lip."""
+    def lift(params) -> float:  # inner upper lip (13) toward the subnasale (2), IOD
+        d = _iod_units(canon_rig, params)
+        return float(d[2, 1] - d[13, 1])
+
+    both = lift({"AU12L": 1.0, "AU12R": 1.0, "AU25": 0.8})
+    smile, parted = lift({"AU12L": 1.0, "AU12R": 1.0}), lift({"AU25": 0.8})
+    assert smile < 0.03 and parted < 0.03
+    assert both > smile + parted + 0.08
+    d = _iod_units(canon_rig, {"AU12L": 1.0, "AU25": 1.0}) - _iod_units(canon_rig, {"AU12L": 1.0}) - _iod_units(canon_rig, {"AU25": 1.0})
+    assert -d[312, 1] > 0.1 and abs(d[82, 1]) < 0.25 * -d[312, 1]  # the person's left half (312) lifts
+
+
+def test_interaction_on_split_channels_pairs_each_side():
+    ar = authored_rig()
+    col = {c: i for i, c in enumerate(ar.columns)}
+    terms = {(ar.columns[i], ar.columns[j]): f for i, j, f in ar.interactions}
+    assert {("AU12L", "AU25"), ("AU12R", "AU25"), ("AU1", "AU4")} <= set(terms)
+    left, right = terms[("AU12L", "AU25")], terms[("AU12R", "AU25")]
+    assert left[312, 1] > 0.1 and right[82, 1] == pytest.approx(left[312, 1])
+    assert abs(left[82, 1]) < 0.25 * left[312, 1]  # the other half only near the midline
+    assert col["AU25"] not in {i for i, _, _ in ar.interactions if ar.columns[i].startswith("AU12")}
+
+
+def test_open_smile_neutralises_back_to_the_rest_face(canon_rig):
+    """Own-AU estimation includes the AU12 x AU25 lift: a rig-made open smile reads back as its AUs
+    and its neutralised mouth is the resting one."""
+    smiling = canon_rig.forward({"AU12L": 0.6, "AU12R": 0.6, "AU25": 0.8})[0]
+    rig = Rig.from_landmarks(smiling)
+    for c, v in (("AU12L", 0.6), ("AU12R", 0.6), ("AU25", 0.8), ("AU26", 0.0), ("AU15", 0.0)):
+        assert rig.own_aus[c] == pytest.approx(v, abs=0.12), (c, rig.own_aus)
+    mouth = list(mesh.LIPS_INNER_UPPER) + list(mesh.LIPS_INNER_LOWER) + [0, 17]
+    err = np.abs(rig.neutral_landmarks[mouth, :2] - canon_rig.forward({})[0][mouth, :2]).max() / canon_rig.s0
+    assert err < 0.02, err
+
+
 BROW_L_MEDIAL_TO_LATERAL = [(285, 336), (295, 296), (282, 334), (283, 293), (276, 300)]  # (lower, upper)
 
 
@@ -369,7 +408,8 @@ def test_neutralising_a_closed_smile_keeps_the_mouth_width(canon_rig):
 def test_very_happy_parts_the_lips_like_a_photographed_broad_smile(canon_rig):
     """THINK's "very happy" through the rig opens the mouth as far as the registry photos' open smiles
     (inner-lip gap 0.11-0.29 IOD, 10th-90th percentile, `bench/faces.py --only width`), which the
-    rig's AU25 alone cannot (0.11 at most); a slight smile keeps the lips together."""
+    rig's AU25 alone cannot (0.11 at most): with AU12 the upper lip lifts; a slight smile keeps the
+    lips together."""
     from thinkdraw.think import plan_emotion
 
     def gap(params: dict[str, float]) -> float:  # inner lips, IOD (image y down)

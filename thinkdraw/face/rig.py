@@ -14,7 +14,8 @@ For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
   distance over the mesh; eyelid components as fractions of this face's own eye opening).
 * ``F_ij``: interaction fields (rig.yaml ``interactions``) for AU pairs whose combination FACS
   describes as other than the sum, e.g. 1+4: the inner brows rise *and* knit (sad brows), where
-  the plain sum would leave them level.  The inverse's Gauss-Newton refinement models them.
+  the plain sum would leave them level; 12+25: a smile with the lips apart lifts the upper lip
+  off the teeth (split AUs pair per side).  The inverse's Gauss-Newton refinement models them.
 * ``M_e``: the eyelid-closure operator of eye e (sparse 478 x 478): it moves each upper-lid vertex
   most of the way onto its lower-lid partner (and the lower lid a little up) from their *current*
   positions, with the lid skin following.  The model is therefore bilinear in (closure, other AUs)
@@ -43,8 +44,9 @@ Neutralisation ("most photos already smile"): the portrait's own mouth AUs are e
 measurements that identity barely affects -- the height of each lip corner above the stomion
 (midpoint of the inner lips) and the inner-lip gaps -- by bounded least squares over
 AU12L/AU12R/AU15/AU25/AU26 against the values of a neutral face (corners level with the stomion,
-lips closed); intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape -
-sum own_k B_k + K``, where ``K`` gives back, as far as the lips are closed, the sideways part of the
+lips closed), with the bilinear AU12 x AU25 term (the upper lip lifted off the teeth) fitted too;
+intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape - sum own_k B_k -
+sum own_i own_j F_ij + K``, where ``K`` gives back, as far as the lips are closed, the sideways part of the
 own AU12 that would make the mouth narrower than a resting one (closed smiles barely widen the
 mouth: :func:`smile_width_kept`).  With ``relative=True`` (default) ``forward`` renders targets on ``N``, so AU15 on
 a smiling photo gives a sad mouth, not a smile minus a bit; ``relative=False`` adds the
@@ -331,17 +333,24 @@ def _sided_fields(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: np.
 def _interaction_fields(spec: Mapping[str, Any], col: Mapping[str, int], canon: np.ndarray,
                         mirror: np.ndarray) -> tuple[tuple[int, int, np.ndarray], ...]:
     """rig.yaml ``interactions`` -> ((column i, column j, (478, 3) field), ...): the bilinear
-    term a_i * a_j * field of two bilateral AUs acting together."""
+    term a_i * a_j * field of two AUs acting together.  Where either AU is split (AU12 -> AU12L,
+    AU12R) the pair acts per side: the left half of the field goes with the left channel(s), the
+    mirrored right half with the right ones (AU12L * AU25 * left + AU12R * AU25 * right)."""
     out = []
     for key, comps in (spec.get("interactions") or {}).items():
         pair = [k.strip() for k in str(key).split("+")]
-        if len(pair) != 2 or any(k not in col for k in pair):
-            raise KeyError(f"rig.yaml: interaction {key!r} must name two bilateral AU channels, like AU1+AU4")
-        field = np.zeros((mesh.N_LANDMARKS, 3))
+        split = [f"{k}L" in col for k in pair]
+        if len(pair) != 2 or any(k not in col and not sp for k, sp in zip(pair, split)):
+            raise KeyError(f"rig.yaml: interaction {key!r} must name two AUs of the rig, like AU1+AU4")
+        halves = np.zeros((2, mesh.N_LANDMARKS, 3))
         for comp in comps:
-            fl, fr = _sided_fields(comp, spec["groups"], canon, mirror)
-            field += fl + fr
-        out.append((col[pair[0]], col[pair[1]], field))
+            halves += np.stack(_sided_fields(comp, spec["groups"], canon, mirror))
+        if not any(split):
+            out.append((col[pair[0]], col[pair[1]], halves.sum(0)))
+            continue
+        for side, half in zip("LR", halves):
+            ij = [col[f"{k}{side}"] if sp else col[k] for k, sp in zip(pair, split)]
+            out.append((ij[0], ij[1], half))
     return tuple(out)
 
 
@@ -552,8 +561,43 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     a_mat = np.vstack([j, np.diag(np.sqrt(lam))])
     b = np.r_[m, np.zeros(len(cols))]
     sol = lsq_linear(a_mat, b, bounds=(0.0, 1.0)).x
+    pos = {c: k for k, c in enumerate(cols)}
+    bil = [(pos[i], pos[k], _mouth_measures(f)) for i, k, f in model.interactions if i in pos and k in pos]
+    if bil and np.isfinite(sol).all():  # the bilinear terms among these AUs (AU12 x AU25), from the
+        # linear solution; AUs that it left off stay off (else AU15 could cancel an AU12 whose
+        # lip lift explains a jaw drop: a wide-open mouth read as 12+15+25+26)
+        sol = _own_bilinear(a_mat, b, bil, sol, sol >= NEUTRALISE_MIN)
     sol[sol < NEUTRALISE_MIN] = 0.0
     return {c: float(v) for c, v in zip(NEUTRALISE_AUS, sol)}
+
+
+def _own_bilinear(a_mat: np.ndarray, b: np.ndarray, bil: list[tuple[int, int, np.ndarray]],
+                  a0: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Bounded least squares ``a_mat a + sum a_i a_k m_ik ~ b`` over [0, 1] for the ``active``
+    AUs, the others held at 0 (the measures' rows first, then the ridge rows), from ``a0``: a
+    trust-region fit with the exact Jacobian."""
+    from scipy.optimize import least_squares
+
+    if not active.any():
+        return np.zeros_like(a0)
+    n_m = len(bil[0][2])
+    hi = np.where(active, 1.0, 1e-12)  # least_squares needs lo < hi; 1e-12 is 0 for every use
+
+    def resid(a: np.ndarray) -> np.ndarray:
+        r = a_mat @ a - b
+        for i, k, mik in bil:
+            r[:n_m] += a[i] * a[k] * mik
+        return r
+
+    def jac(a: np.ndarray) -> np.ndarray:
+        jm = a_mat.copy()
+        for i, k, mik in bil:
+            jm[:n_m, i] += a[k] * mik
+            jm[:n_m, k] += a[i] * mik
+        return jm
+
+    a = least_squares(resid, np.clip(a0, 0.0, hi), jac=jac, bounds=(0.0, hi), xtol=1e-10).x
+    return np.where(active, a, 0.0)
 
 
 def _mouth_width(x: np.ndarray) -> float:
@@ -660,7 +704,7 @@ class Rig:
         own = np.zeros(self.model_raw.n_columns)
         for c, v in self.own_aus.items():
             own[self.model_raw.columns.index(c)] = v
-        removed = np.einsum("c,cvk->vk", own, self.model_raw.basis)
+        removed = self.model_raw.shape(own[None], clamp=False)[0] - shape  # sum own_k B_k (+ interactions)
         kept = smile_width_kept(shape, removed, own, self.model_raw)
         neutral = clamp_shape((shape - removed + kept)[None])[0]
         self.model = RigModel.build(neutral)
