@@ -339,7 +339,7 @@ def _gap_12_25(m) -> float:
 
 def section_width(frontal) -> None:
     from thinkdraw.face.analyze import analyze_portrait
-    from thinkdraw.face.rig import Rig, _mouth_width
+    from thinkdraw.face.rig import Rig, _mouth_width, own_displacement
 
     print("## Mouth width after neutralisation\n")
     print("Outer lip corner to corner (IOD, canonical frame) of the photo, of its neutralised face, and of "
@@ -347,16 +347,15 @@ def section_width(frontal) -> None:
           "sides) and the photo's inner-lip gap (IOD). The canonical face's mouth is 0.816 wide.\n")
     groups: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     opening: list[tuple[float, float, float]] = []  # open smiles: (inner-lip gap, own AU25, own AU26)
+    faces: dict[str, list[tuple[np.ndarray, dict[str, float]]]] = defaultdict(list)  # (canonical face, own AUs)
     for f in _progress(frontal, "width"):
         rig = Rig(analyze_portrait(f.image))
         m, own = rig.model_raw, rig.own_aus
-        a = np.zeros(m.n_columns)
-        for c, v in own.items():
-            a[m.columns.index(c)] = v
-        full = 2.0 * m.neutral - m.shape(a[None], clamp=False)[0]  # every own AU removed, the width kept none
+        full = m.neutral - own_displacement(m, own)[1]  # every own AU removed, none of the width kept
         a12, gap = 0.5 * (own["AU12L"] + own["AU12R"]), m.neutral[13, 1] - m.neutral[14, 1]
         key = "rest" if a12 < 0.15 and gap < 0.05 else "closed smile" if gap < 0.05 else "open smile" if a12 >= 0.3 else "other"
         groups[key].append((_mouth_width(m.neutral), _mouth_width(rig.model.neutral), _mouth_width(full)))
+        faces[key].append((m.neutral, own))
         if key == "open smile":
             opening.append((gap, own["AU25"], own["AU26"]))
     print("| group | faces | photo | neutralised (sd) | whole AU12 removed |")
@@ -372,7 +371,38 @@ def section_width(frontal) -> None:
               f"{np.percentile(g[:, 2], 10):.2f}-{np.percentile(g[:, 2], 90):.2f} (median {np.median(g[:, 2]):.2f}); "
               f"the rig's AU25 alone parts the lips {float(m.basis[m.columns.index('AU25')][13, 1] - m.basis[m.columns.index('AU25')][14, 1]):.2f}, "
               f"with AU12 (both sides at 1.0) {_gap_12_25(m):.2f}")
+    if faces["rest"]:
+        _lip_lift(faces)
     print()
+
+
+def _lip_lift(faces) -> None:
+    """How far smiles carry the inner upper lip (13) toward the subnasale (2) and drop the chin
+    (152), against the mean resting face: the photos' group means, and the group's mean own AUs
+    drawn by the rig on that resting face, with and without its interaction terms (AU12 x AU25)."""
+    import dataclasses
+
+    from thinkdraw.face.rig import RigModel, own_displacement
+
+    rest = np.mean([x for x, _ in faces["rest"]], axis=0)
+    rig = RigModel.build(rest)
+    summed = dataclasses.replace(rig, interactions=())
+
+    def lift(x: np.ndarray) -> tuple[float, float]:  # IOD, up positive
+        d = x - rest
+        return float(d[13, 1] - d[2, 1]), float(d[152, 1])
+
+    print("\nUpper lip lifted toward the nose / chin moved (IOD, up +), against the mean of the faces at rest:\n")
+    print("| group | faces | photos | rig, own AUs | rig without interactions | mean own AUs |")
+    print("|---|---|---|---|---|---|")
+    for key in ("closed smile", "open smile"):
+        if not faces[key]:
+            continue
+        own = {c: float(np.mean([o[c] for _, o in faces[key]])) for c in faces[key][0][1]}
+        photo = lift(np.mean([x for x, _ in faces[key]], axis=0))
+        drawn = [lift(mdl.neutral + own_displacement(mdl, own)[1]) for mdl in (rig, summed)]
+        cells = " | ".join(f"{a:+.3f} / {c:+.3f}" for a, c in [photo] + drawn)
+        print(f"| {key} | {len(faces[key])} | {cells} | " + ", ".join(f"{c} {v:.2f}" for c, v in own.items()) + " |")
 
 
 def main() -> int:

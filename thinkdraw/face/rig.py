@@ -566,38 +566,51 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     if bil and np.isfinite(sol).all():  # the bilinear terms among these AUs (AU12 x AU25), from the
         # linear solution; AUs that it left off stay off (else AU15 could cancel an AU12 whose
         # lip lift explains a jaw drop: a wide-open mouth read as 12+15+25+26)
-        sol = _own_bilinear(a_mat, b, bil, sol, sol >= NEUTRALISE_MIN)
+        sol = _own_bilinear(a_mat, b, bil, sol, np.flatnonzero(sol >= NEUTRALISE_MIN))
     sol[sol < NEUTRALISE_MIN] = 0.0
     return {c: float(v) for c, v in zip(NEUTRALISE_AUS, sol)}
 
 
 def _own_bilinear(a_mat: np.ndarray, b: np.ndarray, bil: list[tuple[int, int, np.ndarray]],
                   a0: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Bounded least squares ``a_mat a + sum a_i a_k m_ik ~ b`` over [0, 1] for the ``active``
-    AUs, the others held at 0 (the measures' rows first, then the ridge rows), from ``a0``: a
-    trust-region fit with the exact Jacobian."""
+    """Bounded least squares ``a_mat a + sum a_i a_k m_ik ~ b`` over [0, 1] in the ``active``
+    columns (indices), the others 0 (``a_mat``: the measures' rows first, then the ridge rows),
+    from ``a0``: a trust-region fit with the exact Jacobian."""
     from scipy.optimize import least_squares
 
-    if not active.any():
-        return np.zeros_like(a0)
+    out = np.zeros_like(a0)
+    if not len(active):
+        return out
+    pos = {int(c): k for k, c in enumerate(active)}
+    terms = [(pos[i], pos[k], mik) for i, k, mik in bil if i in pos and k in pos]  # others are 0
+    sub = a_mat[:, active]
     n_m = len(bil[0][2])
-    hi = np.where(active, 1.0, 1e-12)  # least_squares needs lo < hi; 1e-12 is 0 for every use
 
     def resid(a: np.ndarray) -> np.ndarray:
-        r = a_mat @ a - b
-        for i, k, mik in bil:
+        r = sub @ a - b
+        for i, k, mik in terms:
             r[:n_m] += a[i] * a[k] * mik
         return r
 
     def jac(a: np.ndarray) -> np.ndarray:
-        jm = a_mat.copy()
-        for i, k, mik in bil:
+        jm = sub.copy()
+        for i, k, mik in terms:
             jm[:n_m, i] += a[k] * mik
             jm[:n_m, k] += a[i] * mik
         return jm
 
-    a = least_squares(resid, np.clip(a0, 0.0, hi), jac=jac, bounds=(0.0, hi), xtol=1e-10).x
-    return np.where(active, a, 0.0)
+    out[active] = least_squares(resid, np.clip(a0[active], 0.0, 1.0), jac=jac, bounds=(0.0, 1.0), xtol=1e-10).x
+    return out
+
+
+def own_displacement(model: RigModel, own_aus: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The portrait's own AUs on ``model`` (its face as photographed): the (C,) column values and
+    the (478, 3) displacement they make there (sum own_k B_k plus the interaction terms), which
+    neutralisation removes."""
+    own = np.zeros(model.n_columns)
+    for c, v in own_aus.items():
+        own[model.columns.index(c)] = v
+    return own, model.shape(own[None], clamp=False)[0] - model.neutral
 
 
 def _mouth_width(x: np.ndarray) -> float:
@@ -620,7 +633,7 @@ def smile_width_kept(shape: np.ndarray, removed: np.ndarray, own: np.ndarray, mo
     than the photo's.
 
     shape: (478, 3) the photo's canonical face; removed: (478, 3) the displacement of all its own
-    AUs (sum own_k B_k); own: (C,) the own-AU intensities in model columns.
+    AUs (:func:`own_displacement`); own: (C,) the own-AU intensities in model columns.
     """
     cols = [model.columns.index(c) for c in SMILE_WIDTH_AUS]
     pull = np.einsum("c,cvk->vk", own[cols], model.basis[cols]) * np.array([1.0, 0.0, 0.0])
@@ -701,10 +714,7 @@ class Rig:
         shape = geometry.undo_similarity(cam, self.s0, self.r0, t0)  # the photo's face, canonical
         self.model_raw = RigModel.build(shape)
         self.own_aus = estimate_own_aus(shape, self.model_raw) if neutralise else {c: 0.0 for c in NEUTRALISE_AUS}
-        own = np.zeros(self.model_raw.n_columns)
-        for c, v in self.own_aus.items():
-            own[self.model_raw.columns.index(c)] = v
-        removed = self.model_raw.shape(own[None], clamp=False)[0] - shape  # sum own_k B_k (+ interactions)
+        own, removed = own_displacement(self.model_raw, self.own_aus)
         kept = smile_width_kept(shape, removed, own, self.model_raw)
         neutral = clamp_shape((shape - removed + kept)[None])[0]
         self.model = RigModel.build(neutral)
