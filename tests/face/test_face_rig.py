@@ -405,6 +405,30 @@ def test_neutralising_a_closed_smile_keeps_the_mouth_width(canon_rig):
     assert _mouth_width(wide.model.neutral) == pytest.approx(rest_w, abs=0.02)
 
 
+def _widened(canon_rig, params: dict[str, float], a12_x: float) -> np.ndarray:
+    """Pixel landmarks of the rig's own ``params`` on the canonical face, the mouth then widened by
+    the x part of AU12 (both sides) at ``a12_x`` more, as photographed open smiles are."""
+    m = canon_rig.model
+    x = (m.basis[m.columns.index("AU12L")] + m.basis[m.columns.index("AU12R")]) * np.array([1.0, 0.0, 0.0])
+    shape = canon_rig.forward_canonical(params)[0] + a12_x * x
+    return canon_rig._to_pixels(shape[None], np.zeros((1, 6)))[0]
+
+
+def test_neutralising_an_open_smile_removes_its_width(canon_rig):
+    """Open smiles in photos are wider than their corner lift says (22 registry faces neutralised
+    0.867 IOD wide, rest 0.792, when only the own AU12's pull was removed): as far as the lips are
+    apart, more of AU12's sideways pull goes, down to a resting width. A mouth at rest with the lips
+    apart and no smile keeps its own width."""
+    rest_w = _mouth_width(canonical_neutral())
+    smile = Rig.from_landmarks(_widened(canon_rig, {"AU12L": 0.5, "AU12R": 0.5, "AU25": 1.0}, 0.4))
+    assert 0.35 < smile.own_aus["AU12L"] < 0.65 and smile.own_aus["AU25"] > 0.8
+    assert _mouth_width(smile.model_raw.neutral) > rest_w + 0.2
+    assert _mouth_width(smile.model.neutral) == pytest.approx(rest_w, abs=0.02)  # 0.11 wider before
+    wide_mouth = Rig.from_landmarks(_widened(canon_rig, {"AU25": 1.0}, 0.3))
+    assert wide_mouth.own_aus["AU12L"] == 0.0 and wide_mouth.own_aus["AU12R"] == 0.0
+    assert _mouth_width(wide_mouth.model.neutral) == pytest.approx(_mouth_width(wide_mouth.model_raw.neutral), abs=0.01)
+
+
 def test_very_happy_parts_the_lips_like_a_photographed_broad_smile(canon_rig):
     """THINK's "very happy" through the rig opens the mouth as far as the registry photos' open smiles
     (inner-lip gap 0.11-0.30 IOD, 10th-90th percentile, `bench/faces.py --only width`), which the

@@ -116,3 +116,79 @@ def test_lip_contact_line_fades_toward_the_corners() -> None:
     parted = np.full((100, 200, 3), 200, np.uint8)
     draw_lip_contact(parted, upper, upper + [0.0, 4.0], lip, ipd=200.0, strength=1.0)
     assert np.all(parted == 200)
+
+
+def _wide(sin_yaw: float, half_width: float = 90.0) -> np.ndarray:
+    """A mouth wider than the dental arch (IPD 150: the arch's silhouette lies 0.41 IPD = 62 px
+    from the midline, the corners ``half_width`` px), lips parted 30 px above and below."""
+    style = MO.make_style(np.array([200.0, 160.0, 140.0]), np.array([190.0, 110.0, 110.0]), np.array([235.0, 232.0, 228.0]))
+    t = np.linspace(0.0, np.pi, 11)
+    x = _C[0] - half_width * np.cos(t)
+    upper, lower = np.stack([x, _C[1] - 30.0 * np.sin(t)], 1), np.stack([x, _C[1] + 30.0 * np.sin(t)], 1)
+    out = np.zeros((256, 256, 3), np.uint8)
+    MO.render_mouth(out, upper, lower, Similarity.identity(), _C, np.zeros(2), _IPD, style, 1.0, sin_yaw)
+    return out
+
+
+def _upper_row(out: np.ndarray) -> np.ndarray:
+    """Luma along a row through the upper crowns (8 px above the contact line)."""
+    return _lum(out[int(_C[1]) - 8])
+
+
+def test_upper_teeth_recede_into_the_corridor_at_the_end_of_the_arch() -> None:
+    """Where the mouth is wider than the arch, the last teeth darken as the arch turns away and fade
+    out over a few pixels at its silhouette: no bright tooth standing on a vertical edge."""
+    row = _upper_row(_wide(0.0))
+    right = row[int(_C[0]):]
+    cavity = right[80:88].mean()  # the corridor beyond the arch, inside the corner
+    assert right[:10].mean() > 150 and cavity < 60
+    assert right[45:52].mean() < 0.75 * right[:10].mean()  # 0.3 IPD out: darker than the incisors
+    assert np.abs(np.diff(right[40:80])).max() < 0.3 * (right[:10].mean() - cavity)  # no hard edge
+
+
+def test_the_arch_turns_with_the_head() -> None:
+    """Under yaw the half of the arch turned toward the camera shows more teeth, the other fewer
+    (sin 0.3: silhouettes at 0.41 * 1.3 and 0.41 * 0.7 IPD from the midline); frontal is symmetric."""
+    def extent(row: np.ndarray) -> tuple[int, int]:  # teeth columns left and right of the midline
+        lit = np.flatnonzero(row > 100) - int(_C[0])
+        return int(-lit.min()), int(lit.max())
+
+    left, right = extent(_upper_row(_wide(0.0)))
+    assert abs(left - right) <= 2
+    left, right = extent(_upper_row(_wide(0.3)))  # image-right half turned away
+    assert left > right + 15
+    left, right = extent(_upper_row(_wide(-0.3)))
+    assert right > left + 15
+
+
+def test_teeth_are_never_darker_than_the_photos_own() -> None:
+    """The whites of shaded eyes gave a dark face grey teeth beside its own bright ones: the teeth
+    take the luma of the photo's own when it shows them."""
+    skin, lip, shade = np.array([60.0, 42.0, 36.0]), np.array([90.0, 50.0, 50.0]), np.array([70.0, 62.0, 60.0])
+    dim = MO.make_style(skin, lip, shade)
+    own = MO.make_style(skin, lip, shade, own_teeth=180.0)
+    assert float(dim.teeth @ MO.LUMA) < 100
+    assert abs(float(own.teeth @ MO.LUMA) - 180.0) < 1.0
+    bright = MO.make_style(np.array([200.0, 160.0, 140.0]), lip, np.array([235.0, 232.0, 228.0]), own_teeth=150.0)
+    assert float(bright.teeth @ MO.LUMA) > 200  # photos' teeth sit in the mouth's shadow: never darkened
+
+
+def test_a_dark_photo_keeps_the_brightness_of_its_own_teeth(astronaut):
+    """The astronaut darkened to a third everywhere but between her lips (a dark face with shaded
+    eyes, her bright teeth as photographed): the drawn teeth take her own teeth's luma, not a third
+    of her sclera's."""
+    from thinkdraw.face import mesh as M
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait = astronaut
+    lm = portrait.landmarks[:, :2]
+    ring = np.concatenate([lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)][::-1]])
+    import cv2
+
+    mouth = cv2.fillPoly(np.zeros(img.shape[:2], np.uint8), [np.round(ring).astype(np.int32)], 1).astype(bool)
+    dark = (img * 0.33).astype(np.uint8)
+    dark[mouth] = img[mouth]
+    teeth_own = np.percentile(_lum(img[mouth]), 90)
+    style = Renderer(dark, portrait).mouth_style
+    assert teeth_own > 200
+    assert float(style.teeth @ MO.LUMA) > 0.9 * teeth_own  # sclera and skin alone: under 100

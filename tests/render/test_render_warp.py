@@ -316,3 +316,16 @@ def test_culling_a_window_keeps_its_map(renderer, astronaut):
         a = backward_map(dst, renderer.src, kept, win, step)
         b = backward_map(dst, renderer.src, renderer.tris, win, step)
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_sin_yaw_reads_the_head_turn_from_3d_landmarks():
+    """The mouth interior's arch turns with the head: the yaw read from the landmarks' depth is the
+    rig's (yaw > 0 turns to the person's right, so the image-left half turns away: negative)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import sin_yaw
+
+    rig = Rig.canonical()
+    assert sin_yaw(rig.forward({})[0]) == pytest.approx(0.0, abs=1e-6)
+    assert sin_yaw(rig.forward({"yaw": 20.0})[0]) == pytest.approx(-np.sin(np.radians(20.0)), abs=0.005)
+    assert sin_yaw(rig.forward({"yaw": -15.0, "roll": 10.0})[0]) == pytest.approx(np.sin(np.radians(15.0)), abs=0.01)
+    assert sin_yaw(rig.forward({"yaw": -15.0, "AU12L": 1.0, "AU26": 1.0})[0]) == pytest.approx(np.sin(np.radians(15.0)), abs=0.01)

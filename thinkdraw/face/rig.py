@@ -46,9 +46,10 @@ measurements that identity barely affects -- the height of each lip corner above
 AU12L/AU12R/AU15/AU25/AU26 against the values of a neutral face (corners level with the stomion,
 lips closed), with the bilinear AU12 x AU25 term (the upper lip lifted off the teeth) fitted too;
 intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape - sum own_k B_k -
-sum own_i own_j F_ij + K``, where ``K`` gives back, as far as the lips are closed, the sideways part of the
-own AU12 that would make the mouth narrower than a resting one (closed smiles barely widen the
-mouth: :func:`smile_width_kept`).  With ``relative=True`` (default) ``forward`` renders targets on ``N``, so AU15 on
+sum own_i own_j F_ij + K``, where ``K`` moves the mouth's width toward a resting one along AU12's
+sideways pull: as far as the lips are closed it gives back the part that would make the mouth
+narrower (closed smiles barely widen the mouth), as far as they are apart it removes more (open
+smiles are wider than their own AU12 says); see :func:`smile_width_kept`.  With ``relative=True`` (default) ``forward`` renders targets on ``N``, so AU15 on
 a smiling photo gives a sad mouth, not a smile minus a bit; ``relative=False`` adds the
 displacements to the photo's face as it is.
 """
@@ -81,10 +82,10 @@ OWN_JAW_RIDGE = 0.02
 NEUTRAL_CORNER_OFFSET = -0.01
 """Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
 LIPS_APART_GAP = 0.1
-"""Inner-lip gap (IOD) of the photo from which its smile counts as open (see smile_width_kept);
+"""Inner-lip gap (IOD) of the photo from which its smile counts as fully open (see smile_width_kept);
 open smiles in the registry photos part the lips 0.07-0.39, closed ones under 0.03."""
 SMILE_WIDTH_AUS: tuple[str, ...] = ("AU12L", "AU12R")
-"""Own AUs whose sideways pull is removed only down to a resting mouth width (see
+"""Own AUs whose sideways pull moves the neutral mouth toward a resting width (see
 :func:`smile_width_kept`)."""
 
 # Stable points for the first head-pose fit (eye corners, nose dorsum/tip, temples, cheekbones):
@@ -619,31 +620,41 @@ def _mouth_width(x: np.ndarray) -> float:
 
 
 def smile_width_kept(shape: np.ndarray, removed: np.ndarray, own: np.ndarray, model: RigModel) -> np.ndarray:
-    """(478, 3): the part of the own smile's sideways pull that neutralisation keeps.
+    """(478, 3): the sideways AU12 pull that neutralisation gives back (closed smiles) or removes
+    beyond the own AU12 (open smiles), so that the neutral mouth comes as near a resting width (the
+    canonical face's, 0.816 IOD) as the AU12 field's sideways part allows.
 
-    The rig's AU12 widens the mouth 2.3 IOD per IOD the corners rise, as open smiles in photos do
-    (2.0), but closed smiles hardly widen it (0.35). Over 57 registry faces, 15 closed smiles (own
-    AU12 0.15-0.5) are 0.820 IOD wide, 16 faces at rest 0.802 (sd 0.057); removing AU12's whole
-    field narrowed the closed smiles to 0.731, a pinched mouth, while open smiles came to 0.820.
-    So, as far as the lips are closed (inner-lip gap under :data:`LIPS_APART_GAP`), the x part of
-    the AU12 fields is removed only while the mouth stays as wide as a resting mouth (the canonical
-    face's, 0.816): the least fraction that keeps that width is given back. Measured on those
-    faces: closed smiles 0.804 (sd 0.015), rest 0.791, open smiles 0.823 (before: 0.731, 0.778,
-    0.820). A mouth is never made narrower than removing the whole smile would make it, nor wider
-    than the photo's.
+    Closed smiles: the rig's AU12 widens the mouth 2.3 IOD per IOD the corners rise, as open smiles
+    in photos do (2.0), but closed smiles hardly widen it (0.35). Over 57 registry faces, 15 closed
+    smiles (own AU12 0.15-0.5) are 0.820 IOD wide, 16 faces at rest 0.802 (sd 0.057); removing
+    AU12's whole field narrowed the closed smiles to 0.731, a pinched mouth. So, as far as the lips
+    are closed (inner-lip gap under :data:`LIPS_APART_GAP`), the x part of the AU12 fields is
+    removed only while the mouth stays as wide as a resting mouth: the least fraction that keeps
+    that width is given back (closed smiles 0.731 -> 0.804, sd 0.015).
 
-    shape: (478, 3) the photo's canonical face; removed: (478, 3) the displacement of all its own
-    AUs (:func:`own_displacement`); own: (C,) the own-AU intensities in model columns.
+    Open smiles: since the AU12 x AU25 term lifts the corners, own AU12 reads lower on open smiles
+    (0.53 on 22 registry faces) than their width says: with only that much pull removed, they
+    neutralised 0.867 wide (sd 0.081) against 0.792 at rest. So, as far as the lips are apart, more
+    of the AU12 fields' x part is removed while the mouth stays wider than a resting one: at most as
+    much again as the own AU12's (each side ``min(own, 1 - own)``), so a face with no smile keeps
+    its width and none loses more than a full AU12's pull.
+
+    A mouth is never made wider than the photo's. shape: (478, 3) the photo's canonical face; removed: (478, 3) the displacement of
+    all its own AUs (:func:`own_displacement`); own: (C,) the own-AU intensities in model columns.
     """
     cols = [model.columns.index(c) for c in SMILE_WIDTH_AUS]
-    pull = np.einsum("c,cvk->vk", own[cols], model.basis[cols]) * np.array([1.0, 0.0, 0.0])
-    pull_w = _mouth_width(pull)
+    x_only = np.array([1.0, 0.0, 0.0])
     closed = float(np.clip(1.0 - (shape[13, 1] - shape[14, 1]) / LIPS_APART_GAP, 0.0, 1.0))
-    if pull_w <= 1e-6 or closed <= 0.0:
-        return np.zeros_like(pull)
-    w_full = _mouth_width(shape - removed)
-    target = np.clip(_mouth_width(canonical_neutral()), w_full, w_full + pull_w)
-    return closed * (target - w_full) / pull_w * pull
+    w_full = _mouth_width(shape - removed)  # every own AU removed, none of the width kept
+    rest_w = _mouth_width(canonical_neutral())
+    if w_full < rest_w:  # give back the removed pull, as far as the lips are closed
+        pull = np.einsum("c,cvk->vk", own[cols], model.basis[cols]) * x_only
+        frac, weight = (rest_w - w_full) / max(_mouth_width(pull), 1e-9), closed
+    else:  # remove the pull the own AU12 left, as far as the lips are apart
+        more = np.minimum(own[cols], 1.0 - own[cols])  # at most as much again, never past a full AU12
+        pull = -np.einsum("c,cvk->vk", more, model.basis[cols]) * x_only
+        frac, weight = (w_full - rest_w) / max(-_mouth_width(pull), 1e-9), 1.0 - closed
+    return weight * min(frac, 1.0) * pull
 
 
 # ----------------------------------------------------------------------------------------------

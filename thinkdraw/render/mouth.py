@@ -10,6 +10,7 @@ lateral ~6.5 mm, canine ~7.5 mm; interpupillary distance ~63 mm), projected on a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,15 @@ class MouthStyle:
     lower_show: float = 0.06  # lower incisal edge above the resting lips' contact line (moves with the jaw)
 
 
-def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None) -> MouthStyle:
-    """Mouth colours from the portrait's skin, lip and sclera colours (RGB 0-255)."""
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+"""Rec. 601 luma weights."""
+
+
+def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None,
+               own_teeth: float | None = None) -> MouthStyle:
+    """Mouth colours from the portrait's skin, lip and sclera colours (RGB 0-255) and, when the
+    photo shows teeth, their luma ``own_teeth``: the teeth are never drawn darker than the photo's
+    own (a dark face with shaded eyes gave grey teeth beside its own bright ones)."""
     skin = np.asarray(skin, np.float32)
     lip = np.asarray(lip, np.float32)
     if sclera is None:
@@ -88,9 +96,9 @@ def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None) -> 
         bright = np.asarray(sclera, np.float32)
     # brightness from the portrait's whites (sclera), never darker than slightly above the skin;
     # hue fixed to a warm off-white so coloured casts of the sclera estimate do not tint the teeth
-    luma = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma weights
+    luma = LUMA
     skin_lum = float(skin @ luma)
-    lum = float(np.clip(max(float(bright @ luma), 1.3 * skin_lum), 60.0, 240.0))
+    lum = float(np.clip(max(float(bright @ luma), 1.3 * skin_lum, own_teeth or 0.0), 60.0, 240.0))
     # hue: the photo's colour cast (skin chroma, damped) on a slightly warm white, so teeth sit in
     # the same light as the face instead of looking cyan beside orange skin
     cast = np.clip(skin / max(skin_lum, 1.0), 0.2, 3.0) ** 0.35
@@ -168,15 +176,51 @@ class _Teeth:
     width: np.ndarray  # the tooth's projected width, pixels
 
 
-def _teeth_at(x: np.ndarray, bounds: np.ndarray, width_px: float) -> _Teeth:
-    """Tooth coordinates for arch coordinate ``x`` (IPD, frontal projection): the arch is a circle
-    of radius _ARCH_RADIUS, so arc length s = R asin(|x| / R) indexes the tooth boundaries."""
-    s = _ARCH_RADIUS * np.arcsin(np.clip(np.abs(x) / _ARCH_RADIUS, 0, 1))
-    i = np.clip(np.searchsorted(bounds, s, side="right") - 1, 0, len(bounds) - 2)
+@dataclass(frozen=True)
+class _Arch:
+    """Where each pixel's column falls on the dental arch (flat arrays): the arch is a circle of
+    radius _ARCH_RADIUS (IPD) through the central incisors, seen under the head's yaw."""
+
+    s: np.ndarray  # arc length from the midline (IPD), indexes the tooth boundaries
+    side: np.ndarray  # +1 / -1: which half of the arch (0 on the midline)
+    lateral: np.ndarray  # the point's sideways position in the head (IPD): R sin(theta)
+    fore: np.ndarray  # foreshortening of the arch surface: cosine of its angle to the image plane
+    inside: np.ndarray  # how far inside the arch's silhouette (IPD, along the image row)
+
+    def take(self, sel: np.ndarray) -> "_Arch":
+        """The entries ``sel`` of every field."""
+        return _Arch(*(getattr(self, f.name)[sel] for f in dataclasses.fields(self)))
+
+
+def _arch(x: np.ndarray, sin_yaw: float) -> _Arch:
+    """Arch coordinates of image column ``x`` (IPD from the incisor midline, head frame).
+
+    A point at angle theta on the arch lies at R sin(theta) sideways and R (1 - cos(theta)) behind
+    the incisors; under a yaw psi (sin psi > 0: the image-right half turns away) it projects to
+    x = R (sin(theta + psi) - sin psi), so u = x / R + sin psi = sin(theta + psi): theta = asin(u) - psi,
+    the silhouettes lie at u = +-1 and the surface is foreshortened by sqrt(1 - u^2). The half
+    turned toward the camera shows more teeth, the other fewer and narrower."""
+    sin_yaw = float(np.clip(sin_yaw, -0.7, 0.7))
+    u = x / _ARCH_RADIUS + np.float32(sin_yaw)
+    theta = np.arcsin(np.clip(u, -1, 1)) - np.float32(np.arcsin(sin_yaw))
+    return _Arch(_ARCH_RADIUS * np.abs(theta), np.sign(theta), _ARCH_RADIUS * np.sin(theta),
+                 np.sqrt(np.clip(1 - u * u, 0.05, 1)), _ARCH_RADIUS * (0.98 - np.abs(u)))
+
+
+def _teeth_at(arch: _Arch, bounds: np.ndarray, width_px: float) -> _Teeth:
+    """Tooth coordinates on the arch: arc length indexes the tooth boundaries."""
+    i = np.clip(np.searchsorted(bounds, arch.s, side="right") - 1, 0, len(bounds) - 2)
     lo, hi = bounds[i], bounds[i + 1]
-    t = (s - lo) / (hi - lo)
-    fore = np.sqrt(np.clip(1 - (x / _ARCH_RADIUS) ** 2, 0.05, 1))  # arch foreshortening
-    return _Teeth(i, t, 2 * t - 1, (hi - lo) * width_px * fore)
+    t = (arch.s - lo) / (hi - lo)
+    return _Teeth(i, t, 2 * t - 1, (hi - lo) * width_px * arch.fore)
+
+
+def _turning(arch: _Arch, k: float) -> np.ndarray:
+    """Light on the arch as it turns away from the camera and the frontal key light (Lambert on the
+    labial surface, with the mouth's ambient), times a ~3 px fade at the silhouette: the last
+    visible teeth recede into the buccal corridor instead of ending on a bright vertical edge."""
+    edge = np.clip(arch.inside * k / 3.0, 0, 1)
+    return (0.35 + 0.65 * arch.fore) * edge * (2.0 - edge)
 
 
 def _scallop(teeth: _Teeth, papilla: np.ndarray) -> np.ndarray:
@@ -197,8 +241,8 @@ def _incisal_profile(teeth: _Teeth, short: np.ndarray, cusp: np.ndarray) -> np.n
     return short[teeth.i] + cusp[teeth.i] * np.abs(teeth.c) + corner
 
 
-def _teeth_row(x: np.ndarray, teeth: _Teeth, neck: np.ndarray) -> np.ndarray:
-    """Per-pixel tooth shading for arch coordinate ``x`` (IPD) on the teeth ``teeth``.
+def _teeth_row(side: np.ndarray, teeth: _Teeth, neck: np.ndarray) -> np.ndarray:
+    """Per-pixel tooth shading on the teeth ``teeth`` (``side``: which half of the arch).
 
     ``neck``: 0 at the incisal edge .. 1 at the gum line. Shading combines a fixed per-tooth tone,
     the crown's convex labial face (it turns away from the frontal light toward its mesial and
@@ -212,7 +256,7 @@ def _teeth_row(x: np.ndarray, teeth: _Teeth, neck: np.ndarray) -> np.ndarray:
     g = np.clip(1.0 - gap_px / 0.8, 0, 1)
     # a photo blurs sub-pixel detail: narrow (small or distant) teeth show fainter contact lines
     contrast = (0.1 + 0.25 * n3) * np.clip(width / 8.0, 0.3, 1.0)
-    tone = _TOOTH_TONE[i] + np.sign(x) * _TOOTH_SIDE[i]
+    tone = _TOOTH_TONE[i] + side * _TOOTH_SIDE[i]
     c2 = c * c
     shade = tone * (1.0 - 0.04 * c2 - 0.1 * c2 * c2) * (1.0 - contrast * g * g)
     return shade.astype(np.float32)
@@ -281,54 +325,57 @@ def _gum(col: np.ndarray, style: MouthStyle, past_margin: np.ndarray, past_zenit
     _mix(col, style.gum * gum_shade[:, None], gum)
 
 
-def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float) -> _Layer:
+def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float, sin_yaw: float) -> _Layer:
     """Upper teeth and gum in the skull frame (IPD, origin on the resting lips' contact line)."""
-    gum_line = style.upper_drop - 0.18 * hx * hx - style.upper_height  # gingival zeniths (smile arc)
+    arch = _arch(hx, sin_yaw)
+    gum_line = style.upper_drop - 0.18 * arch.lateral ** 2 - style.upper_height  # gingival zeniths (smile arc)
     # the incisal profile only shortens a crown: the common edge bounds the pixels worth shading
-    reach = np.minimum(gum_line + style.upper_height - hy, _ARCH_RADIUS * 0.98 - np.abs(hx))
+    reach = np.minimum(gum_line + style.upper_height - hy, arch.inside)
     sel = np.flatnonzero(reach * k > -0.5)
-    hx, hy, gum_line = hx[sel], hy[sel], gum_line[sel]
-    teeth = _teeth_at(hx, _UPPER_BOUNDS, k)
+    arch = arch.take(sel)
+    hy, gum_line = hy[sel], gum_line[sel]
+    teeth = _teeth_at(arch, _UPPER_BOUNDS, k)
     neck = np.clip(1.0 - (hy - gum_line) / (0.5 * style.upper_height), 0, 1)
-    shade = _teeth_row(hx, teeth, neck)
+    shade = _teeth_row(arch.side, teeth, neck)
     edge = gum_line + style.upper_height - _incisal_profile(teeth, _UPPER_SHORT, _UPPER_CUSP)
-    cover = np.clip((edge - hy) * k / 0.9 + 0.5, 0, 1)
-    cover *= np.clip((_ARCH_RADIUS * 0.98 - np.abs(hx)) * k + 0.5, 0, 1)
+    cover = np.clip((edge - hy) * k / 0.9 + 0.5, 0, 1) * np.clip(arch.inside * k + 0.5, 0, 1)
     v = np.clip((hy - gum_line) / style.upper_height, 0, 1)  # 0 at the gum, 1 at the incisal edge
     cervical = np.clip(1.0 - v / 0.35, 0, 1)
     incisal = np.clip((v - 0.8) / 0.2, 0, 1)
     col = _teeth_colour(style, shade, cervical, incisal)
     # wet enamel mirrors the frontal key light: a broad, faint sheen across the central incisors
-    sheen = np.clip(1.0 - (hx / 0.22) ** 2 - ((v - 0.45) / 0.35) ** 2, 0, 1)
+    sheen = np.clip(1.0 - (arch.lateral / 0.22) ** 2 - ((v - 0.45) / 0.35) ** 2, 0, 1)
     _mix(col, np.broadcast_to(np.float32(255.0), col.shape), 0.12 * sheen * sheen)
     margin = gum_line + _scallop(teeth, _UPPER_PAPILLA)  # the papillae reach down between crowns
     _gum(col, style, margin - hy, gum_line - hy, k)
-    return _Layer(sel, cover, col)
+    return _Layer(sel, cover, col * _turning(arch, k)[:, None])
 
 
-def _lower_teeth(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float) -> _Layer:
+def _lower_teeth(style: MouthStyle, lx: np.ndarray, ly: np.ndarray, k: float, sin_yaw: float) -> _Layer:
     """Lower teeth and gum in the jaw frame (IPD, incisal edge at y=0), shaded by the upper row.
     The gum shows below the crowns only when the lower lip is pulled down (AU16)."""
-    base = -0.12 * lx * lx
+    arch = _arch(lx, sin_yaw)
+    base = -0.12 * arch.lateral ** 2
     gum_line = base + style.lower_height  # gingival zeniths
     # the incisal profile only lowers the edge: the common edge bounds the pixels worth shading
     bottom = gum_line + _LOWER_GUM - ly
-    reach = np.minimum(np.minimum(ly - base, bottom), _ARCH_RADIUS * 0.98 - np.abs(lx))
+    reach = np.minimum(np.minimum(ly - base, bottom), arch.inside)
     sel = np.flatnonzero(reach * k > -0.5)
-    lx, ly, base, gum_line, bottom = lx[sel], ly[sel], base[sel], gum_line[sel], bottom[sel]
-    teeth = _teeth_at(lx, _LOWER_BOUNDS, k)
+    arch = arch.take(sel)
+    ly, base, gum_line, bottom = ly[sel], base[sel], gum_line[sel], bottom[sel]
+    teeth = _teeth_at(arch, _LOWER_BOUNDS, k)
     neck = np.clip((ly - base) / (0.5 * style.lower_height) - 1.0, 0, 1)
-    shade = _teeth_row(lx, teeth, neck)
+    shade = _teeth_row(arch.side, teeth, neck)
     edge = base + _incisal_profile(teeth, _LOWER_SHORT, _LOWER_CUSP)
     cover = np.clip((ly - edge) * k / 0.9 + 0.5, 0, 1) * np.clip(bottom * k + 0.5, 0, 1)
-    cover *= np.clip((_ARCH_RADIUS * 0.98 - np.abs(lx)) * k + 0.5, 0, 1)
+    cover *= np.clip(arch.inside * k + 0.5, 0, 1)
     v = np.clip((ly - edge) / style.lower_height, 0, 1)  # 0 at the incisal edge, 1 at the gum
     cervical = np.clip((v - 0.6) / 0.4, 0, 1)
     incisal = np.clip(1.0 - v / 0.18, 0, 1)
     col = _teeth_colour(style, shade, cervical, incisal)
     margin = gum_line - _scallop(teeth, _LOWER_PAPILLA)  # the papillae reach up between crowns
     _gum(col, style, ly - margin, ly - gum_line, k)
-    return _Layer(sel, cover, col * _LOWER_ROW)
+    return _Layer(sel, cover, col * (_LOWER_ROW * _turning(arch, k)[:, None]))
 
 
 def _frame(px: np.ndarray, py: np.ndarray, origin: np.ndarray, R: np.ndarray,
@@ -349,6 +396,7 @@ def render_mouth(
     ipd: float,
     style: MouthStyle,
     strength: float,
+    sin_yaw: float = 0.0,
 ) -> None:
     """Composite the interior into ``out`` (H, W, 3) uint8 in place, inside the target inner lips.
 
@@ -356,7 +404,9 @@ def render_mouth(
     head: the head's rigid motion source -> target. upper_anchor_src: (2,) source point on the
     lips' contact line at rest (the upper incisal edge hangs just below it). jaw_shift: (2,) target
     displacement of the chin beyond the rigid motion (carries lower teeth and tongue).
-    ipd: source interpupillary distance (pixels). strength: 0..1 global opacity.
+    ipd: source interpupillary distance (pixels; the true one on a turned face, not its projection).
+    strength: 0..1 global opacity. sin_yaw: sine of the head's yaw in the target (> 0 when the
+    image-right half of the face turns away from the camera): the arch is seen turned (see _arch).
     """
     if strength <= 0:
         return
@@ -388,7 +438,8 @@ def render_mouth(
 
     col = _cavity(style, op)
     # back to front: tongue, lower teeth, upper teeth (they overlap the lower row's edge)
-    layers = (_tongue(style, lx, ly, k, open_ipd), _lower_teeth(style, lx, ly, k), _upper_teeth(style, hx, hy, k))
+    layers = (_tongue(style, lx, ly, k, open_ipd), _lower_teeth(style, lx, ly, k, sin_yaw),
+              _upper_teeth(style, hx, hy, k, sin_yaw))
     for layer in layers:
         col[layer.sel] += (layer.col - col[layer.sel]) * layer.cover[:, None]
     light = _light(op, k)[:, None]

@@ -19,6 +19,7 @@ triangulation. Per frame:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from scipy.spatial import Delaunay
 
 from thinkdraw.errors import InputError
 from thinkdraw.face import mesh as M
+from thinkdraw.face.canonical import canonical_neutral
 from thinkdraw.render import eyes as E
 from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
@@ -191,6 +193,29 @@ def _patch_median(image: np.ndarray, pts: np.ndarray, r: int) -> np.ndarray:
     return np.median(np.concatenate(vals), axis=0).astype(np.float32)
 
 
+TEETH_MAX_SATURATION = 0.3
+"""Most HSV saturation of a pixel counted as tooth in the photo's own open mouth (see
+Renderer._own_teeth_luma): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
+
+_YAW_ANCHORS = (33, 133, 263, 362, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356, 93, 323)
+"""Points that no AU moves (eye corners, nose, temples, cheekbones): the head's pose from them."""
+
+
+def sin_yaw(landmarks: np.ndarray) -> float:
+    """Sine of the head's yaw from (478, 3) pixel landmarks (z away from the camera): the z part of
+    the face's left-right axis, from a similarity fit of the canonical face's stable points (Umeyama
+    1991). Positive when the image-right half of the face is turned away from the camera."""
+    ids = list(_YAW_ANCHORS)
+    cam = np.asarray(landmarks, dtype=np.float64)[ids, :3] * np.array([1.0, -1.0, -1.0])  # camera frame
+    _, rot, _ = similarity_fit(_canonical_anchors(), cam)
+    return float(-rot[2, 0])
+
+
+@functools.lru_cache(maxsize=1)
+def _canonical_anchors() -> np.ndarray:
+    return canonical_neutral()[list(_YAW_ANCHORS)]
+
+
 class Renderer:
     """Renders one portrait at any target landmarks. Precomputes once per portrait.
 
@@ -331,11 +356,14 @@ class Renderer:
         lip = _patch_median(img, lip_pts, max(1, r // 2))
         sclera = self._sclera_colour()
         self.skin, self.lip, self.sclera = skin, lip, sclera
-        self.mouth_style = MO.make_style(skin, lip, sclera)
+        self.mouth_style = MO.make_style(skin, lip, sclera, self._own_teeth_luma())
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
             log.info("monochrome portrait: the mouth interior, lip line and creases are drawn in its tone")
         self.upper_anchor = (lm[13] + lm[14]) / 2.0
+        # the photo's yaw: its IPD is foreshortened by cos(yaw); the mouth interior is sized on the true one
+        self.src_sin_yaw = sin_yaw(self.landmarks3) if self.landmarks3 is not None else 0.0
+        self.ipd_true = self.ipd / float(np.sqrt(1.0 - min(self.src_sin_yaw ** 2, 0.5)))
         self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         self.src_lift = self._corner_lift(lm, Similarity.identity())
@@ -431,6 +459,29 @@ class Renderer:
         lum = v.mean(1)
         bright = v[lum >= np.percentile(lum, 60)]
         return np.median(bright, 0)
+
+    def _own_teeth_luma(self) -> float | None:
+        """Luma of the teeth the photo shows (90th percentile of the near-grey pixels between its
+        inner lips; lips, gums and tongue are red, the cavity dark), or None when it shows too few
+        (under 30 pixels or 8 % of the opening)."""
+        lm = self.landmarks
+        up, lo = lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)]
+        if self._opening(lm) <= 1.0:
+            return None
+        reg = points_region(np.concatenate([up, lo]), self.W, self.H)
+        if reg.empty:
+            return None
+        py, px = np.mgrid[reg.y0 : reg.y1, reg.x0 : reg.x1].astype(np.float32)
+        a, _, _, _ = between_chains_alpha(up, lo, px, py)
+        pix = self.image[reg.slices()][a > 0.9].astype(np.float32)
+        if len(pix) < 30:
+            return None
+        luma = pix @ MO.LUMA
+        hi, lo_ = pix.max(1), pix.min(1)
+        grey = ((hi - lo_) < TEETH_MAX_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))
+        if grey.sum() < max(30, 0.08 * len(pix)):
+            return None
+        return float(np.percentile(luma[grey], 90))
 
     @staticmethod
     def _opening(lm: np.ndarray) -> float:
@@ -608,7 +659,7 @@ class Renderer:
                 self._antialias_lip_seam(out, t, closing)
                 MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip,
                                     self.ipd * head.scale, closing)
-            self._draw_mouth(out, t, head)
+            self._draw_mouth(out, np.asarray(landmarks, dtype=np.float64), head)
         if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
             WR.draw_furrows(out, t, ipd, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
@@ -643,13 +694,16 @@ class Renderer:
         extra = self._opening(t) - self.src_open * head.scale - self.config.mouth_open_px
         return float(np.clip(extra / max(self.config.mouth_ramp_ipd * self.ipd * head.scale, 1e-6), 0.0, 1.0))
 
-    def _draw_mouth(self, out: np.ndarray, t: np.ndarray, head: Similarity) -> None:
+    def _draw_mouth(self, out: np.ndarray, landmarks: np.ndarray, head: Similarity) -> None:
+        t = landmarks[:, :2]
         strength = self.mouth_strength(t, head)
         if strength <= 0:
             return
         jaw = t[M.CHIN] - head.apply(self.landmarks[M.CHIN][None])[0]
+        # the arch is seen under the target's yaw; 2D targets keep the photo's
+        yaw = sin_yaw(landmarks) if landmarks.shape[1] > 2 else self.src_sin_yaw
         MO.render_mouth(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], head, self.upper_anchor,
-                        jaw, self.ipd, self.mouth_style, strength)
+                        jaw, self.ipd_true, self.mouth_style, strength, yaw)
 
     def _warp_plate(self, plate: np.ndarray, win: Region, region: Region,
                     mx: np.ndarray | None, my: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
