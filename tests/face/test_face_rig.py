@@ -241,8 +241,8 @@ def test_sad_brows_are_oblique(canon_rig):
 
 
 def test_open_smile_lifts_the_upper_lip_off_the_teeth(canon_rig):
-    """rig.yaml interaction AU12+AU25: photographed open smiles sit 0.095 IOD closer to the nose than
-    resting mouths (22 against 14 frontal registry faces, `bench/faces.py --only width`), closed
+    """rig.yaml interaction AU12+AU25: photographed open smiles sit 0.099 IOD closer to the nose than
+    resting mouths (21 against 14 frontal registry faces, `bench/faces.py --only width`), closed
     smiles 0.012; a smile or parted lips alone hardly lift it. Split per side: one corner pulled lifts that half of the lip."""
     def lift(params) -> float:  # inner upper lip (13) toward the subnasale (2), IOD
         d = _iod_units(canon_rig, params)
@@ -427,6 +427,20 @@ def test_neutralising_an_open_smile_removes_its_width(canon_rig):
     wide_mouth = Rig.from_landmarks(_widened(canon_rig, {"AU25": 1.0}, 0.3))
     assert wide_mouth.own_aus["AU12L"] == 0.0 and wide_mouth.own_aus["AU12R"] == 0.0
     assert _mouth_width(wide_mouth.model.neutral) == pytest.approx(_mouth_width(wide_mouth.model_raw.neutral), abs=0.01)
+
+
+def test_a_wide_open_mouth_is_not_read_as_a_smile(canon_rig):
+    """A photo with the jaw wide open (AU25 + AU27, no smile): its own AUs carry the opening, with
+    no AU12 (0.46 read before AU27 was an own AU: its neutral face lost a smile it never had) and
+    the neutralised mouth is the resting one."""
+    from thinkdraw.face import mesh as M
+
+    wide = Rig.from_landmarks(canon_rig.forward({"AU25": 1.0, "AU27": 1.0})[0])
+    assert wide.own_aus["AU12L"] == 0.0 and wide.own_aus["AU12R"] == 0.0
+    assert wide.own_aus["AU27"] > 0.2
+    ids = sorted(set(M.LIPS_INNER_UPPER) | set(M.LIPS_INNER_LOWER) | {0, 17, 61, 152, 291})
+    err = wide.model.neutral[ids, :2] - canonical_neutral()[ids, :2]
+    assert np.sqrt((err ** 2).sum(1).mean()) < 0.03  # 0.160 IOD rms before
 
 
 def test_very_happy_parts_the_lips_like_a_photographed_broad_smile(canon_rig):

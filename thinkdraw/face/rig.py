@@ -43,7 +43,7 @@ to the reference (neutral) pose.  See :class:`InverseConfig`.
 Neutralisation ("most photos already smile"): the portrait's own mouth AUs are estimated from
 measurements that identity barely affects -- the height of each lip corner above the stomion
 (midpoint of the inner lips) and the inner-lip gaps -- by bounded least squares over
-AU12L/AU12R/AU15/AU25/AU26 against the values of a neutral face (corners level with the stomion,
+AU12L/AU12R/AU15/AU25/AU26/AU27 against the values of a neutral face (corners level with the stomion,
 lips closed), with the bilinear AU12 x AU25 term (the upper lip lifted off the teeth) fitted too;
 intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape - sum own_k B_k -
 sum own_i own_j F_ij + K``, where ``K`` moves the mouth's width toward a resting one along AU12's
@@ -73,12 +73,16 @@ from thinkdraw.motion import GAZE_CHANNELS, POSE_CHANNELS, au_channels, params_t
 
 ParamsLike = Union[np.ndarray, Sequence[float], Mapping[str, float]]
 
-NEUTRALISE_AUS: tuple[str, ...] = ("AU12L", "AU12R", "AU15", "AU25", "AU26")
+NEUTRALISE_AUS: tuple[str, ...] = ("AU12L", "AU12R", "AU15", "AU25", "AU26", "AU27")
 """Channels estimated on (and removed from) the portrait's own face."""
 NEUTRALISE_MIN = 0.08
 """Own-AU estimates below this are treated as no evidence (set to 0)."""
 OWN_JAW_RIDGE = 0.02
 """Ridge weight on AU26 when estimating the portrait's own mouth AUs (see estimate_own_aus)."""
+OWN_STRETCH_RIDGE = 0.05
+"""Ridge weight on AU27 there: a wide-open mouth (AU25 + AU27 on the canonical face) read as AU12
+0.46 + AU25 + AU26 without it, a smile its neutralisation then took away (mouth error 0.160 IOD rms
+-> 0.010); at 0.02 AU27 also took over plain open smiles' opening from AU25."""
 NEUTRAL_CORNER_OFFSET = -0.01
 """Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
 LIPS_APART_GAP = 0.1
@@ -556,9 +560,10 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     target = np.array([NEUTRAL_CORNER_OFFSET] * 4 + [0.0] * 3)
     m = _mouth_measures(np.asarray(shape, dtype=np.float64)) - target
     j = np.stack([_mouth_measures(model.basis[c]) for c in cols], axis=1)  # fields are displacements
-    # small ridge; larger on AU26 so parted lips are read as AU25 (FACS: lips part) and the jaw only
-    # carries the opening AU25 cannot (a smile with teeth is 12+25, not a jaw drop)
-    lam = np.array([OWN_JAW_RIDGE if c == "AU26" else 1e-3 for c in NEUTRALISE_AUS])
+    # small ridge; larger on AU26 and AU27 so parted lips are read as AU25 (FACS: lips part) and the
+    # jaw only carries the opening AU25 cannot (a smile with teeth is 12+25, not a jaw drop)
+    ridge = {"AU26": OWN_JAW_RIDGE, "AU27": OWN_STRETCH_RIDGE}
+    lam = np.array([ridge.get(c, 1e-3) for c in NEUTRALISE_AUS])
     a_mat = np.vstack([j, np.diag(np.sqrt(lam))])
     b = np.r_[m, np.zeros(len(cols))]
     sol = lsq_linear(a_mat, b, bounds=(0.0, 1.0)).x
