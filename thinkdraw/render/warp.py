@@ -30,6 +30,7 @@ from scipy.spatial import Delaunay
 from thinkdraw.errors import InputError
 from thinkdraw.face import mesh as M
 from thinkdraw.face.canonical import canonical_neutral
+from thinkdraw.face.rig import RIG_ANCHORS
 from thinkdraw.render import eyes as E
 from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
@@ -197,15 +198,12 @@ TEETH_MAX_SATURATION = 0.3
 """Most HSV saturation of a pixel counted as tooth in the photo's own open mouth (see
 Renderer._own_teeth_luma): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
 
-_YAW_ANCHORS = (33, 133, 263, 362, 6, 197, 195, 5, 4, 1, 234, 454, 127, 356, 93, 323)
-"""Points that no AU moves (eye corners, nose, temples, cheekbones): the head's pose from them."""
-
-
 def sin_yaw(landmarks: np.ndarray) -> float:
     """Sine of the head's yaw from (478, 3) pixel landmarks (z away from the camera): the z part of
     the face's left-right axis, from a similarity fit of the canonical face's stable points (Umeyama
-    1991). Positive when the image-right half of the face is turned away from the camera."""
-    ids = list(_YAW_ANCHORS)
+    1991) on the points no AU moves (the rig's pose anchors). Positive when the image-right half of
+    the face is turned away from the camera."""
+    ids = list(RIG_ANCHORS)
     cam = np.asarray(landmarks, dtype=np.float64)[ids, :3] * np.array([1.0, -1.0, -1.0])  # camera frame
     _, rot, _ = similarity_fit(_canonical_anchors(), cam)
     return float(-rot[2, 0])
@@ -213,7 +211,7 @@ def sin_yaw(landmarks: np.ndarray) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _canonical_anchors() -> np.ndarray:
-    return canonical_neutral()[list(_YAW_ANCHORS)]
+    return canonical_neutral()[list(RIG_ANCHORS)]
 
 
 class Renderer:
@@ -440,22 +438,27 @@ class Renderer:
         feathered = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
         return _MouthSeal(win, MipLevels(plate), feathered)
 
+    def _between(self, upper: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The photo's pixels well inside the opening between two chains (upper, lower: (K, 2)
+        pixels, e.g. an eye's lids or the inner lips): (P, 3) float32 RGB and their (P,) x, y."""
+        reg = points_region(np.concatenate([upper, lower]), self.W, self.H)
+        if reg.empty:
+            return np.zeros((0, 3), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32)
+        py, px = np.mgrid[reg.y0 : reg.y1, reg.x0 : reg.x1].astype(np.float32)
+        a, _, _, _ = between_chains_alpha(upper, lower, px, py)
+        sel = a > 0.9
+        return self.image[reg.slices()][sel].astype(np.float32), px[sel], py[sel]
+
     def _sclera_colour(self) -> np.ndarray | None:
         lm = self.landmarks
         vals = []
         for up, lo, iris in M.EYES:
-            pts = np.concatenate([lm[list(up)], lm[list(lo)]])
-            reg = points_region(pts, self.W, self.H)
-            if reg.empty:
-                continue
-            py, px = np.mgrid[reg.y0 : reg.y1, reg.x0 : reg.x1].astype(np.float32)
-            a, _, _, _ = between_chains_alpha(lm[list(up)], lm[list(lo)], px, py)
+            pix, px, py = self._between(lm[list(up)], lm[list(lo)])
             rr = E.iris_radius(lm, iris)
-            sel = (a > 0.9) & (np.hypot(px - lm[iris[0], 0], py - lm[iris[0], 1]) > rr * 1.15)
-            vals.append(self.image[reg.slices()][sel])
-        if not vals or sum(len(v) for v in vals) < 4:
+            vals.append(pix[np.hypot(px - lm[iris[0], 0], py - lm[iris[0], 1]) > rr * 1.15])
+        if sum(len(v) for v in vals) < 4:
             return None
-        v = np.concatenate(vals).astype(np.float32)
+        v = np.concatenate(vals)
         lum = v.mean(1)
         bright = v[lum >= np.percentile(lum, 60)]
         return np.median(bright, 0)
@@ -465,20 +468,14 @@ class Renderer:
         inner lips; lips, gums and tongue are red, the cavity dark), or None when it shows too few
         (under 30 pixels or 8 % of the opening)."""
         lm = self.landmarks
-        up, lo = lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)]
         if self._opening(lm) <= 1.0:
             return None
-        reg = points_region(np.concatenate([up, lo]), self.W, self.H)
-        if reg.empty:
-            return None
-        py, px = np.mgrid[reg.y0 : reg.y1, reg.x0 : reg.x1].astype(np.float32)
-        a, _, _, _ = between_chains_alpha(up, lo, px, py)
-        pix = self.image[reg.slices()][a > 0.9].astype(np.float32)
+        pix, _, _ = self._between(lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)])
         if len(pix) < 30:
             return None
         luma = pix @ MO.LUMA
-        hi, lo_ = pix.max(1), pix.min(1)
-        grey = ((hi - lo_) < TEETH_MAX_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))
+        hi, lo = pix.max(1), pix.min(1)
+        grey = ((hi - lo) < TEETH_MAX_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))
         if grey.sum() < max(30, 0.08 * len(pix)):
             return None
         return float(np.percentile(luma[grey], 90))
