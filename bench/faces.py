@@ -329,10 +329,10 @@ def section_mono(faces) -> None:
     print()
 
 
-def _gap_12_25(m) -> float:
-    """Inner-lip gap (IOD) the rig opens with AU12 (both sides) and AU25 at 1.0 on model ``m``."""
+def _rig_gap(m, aus: tuple[str, ...]) -> float:
+    """Inner-lip gap (IOD) the rig opens with the channels ``aus`` at 1.0 on model ``m``."""
     a = np.zeros(m.n_columns)
-    a[[m.columns.index(c) for c in ("AU12L", "AU12R", "AU25")]] = 1.0
+    a[[m.columns.index(c) for c in aus]] = 1.0
     x = m.shape(a[None])[0] - m.neutral
     return float(x[13, 1] - x[14, 1])
 
@@ -369,8 +369,8 @@ def section_width(frontal) -> None:
         print(f"\nOpen smiles ({len(g)}): inner-lip gap {np.percentile(g[:, 0], 10):.2f}-{np.percentile(g[:, 0], 90):.2f} IOD "
               f"(10th-90th percentile), read as own AU25 {np.percentile(g[:, 1], 10):.2f}-{g[:, 1].max():.2f} and AU26 "
               f"{np.percentile(g[:, 2], 10):.2f}-{np.percentile(g[:, 2], 90):.2f} (median {np.median(g[:, 2]):.2f}); "
-              f"the rig's AU25 alone parts the lips {float(m.basis[m.columns.index('AU25')][13, 1] - m.basis[m.columns.index('AU25')][14, 1]):.2f}, "
-              f"with AU12 (both sides at 1.0) {_gap_12_25(m):.2f}")
+              f"the rig's AU25 alone parts the lips {_rig_gap(m, ('AU25',)):.2f}, "
+              f"with AU12 (both sides at 1.0) {_rig_gap(m, ('AU12L', 'AU12R', 'AU25')):.2f}")
     if faces["rest"]:
         _lip_lift(faces)
     print()

@@ -49,9 +49,10 @@ intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape
 sum own_i own_j F_ij + K``, where ``K`` moves the mouth's width toward a resting one along AU12's
 sideways pull: as far as the lips are closed it gives back the part that would make the mouth
 narrower (closed smiles barely widen the mouth), as far as they are apart it removes more (open
-smiles are wider than their own AU12 says); see :func:`smile_width_kept`.  With ``relative=True`` (default) ``forward`` renders targets on ``N``, so AU15 on
-a smiling photo gives a sad mouth, not a smile minus a bit; ``relative=False`` adds the
-displacements to the photo's face as it is.
+smiles are wider than their own AU12 says); see :func:`smile_width_adjustment`.  With
+``relative=True`` (default) ``forward`` renders targets on ``N``, so AU15 on a smiling photo gives a
+sad mouth, not a smile minus a bit; ``relative=False`` adds the displacements to the photo's face
+as it is.
 """
 
 from __future__ import annotations
@@ -86,11 +87,11 @@ OWN_STRETCH_RIDGE = 0.05
 NEUTRAL_CORNER_OFFSET = -0.01
 """Height (IOD, y up) of the outer lip corners above the stomion in a neutral face."""
 LIPS_APART_GAP = 0.1
-"""Inner-lip gap (IOD) of the photo from which its smile counts as fully open (see smile_width_kept);
+"""Inner-lip gap (IOD) of the photo from which its smile counts as fully open (see smile_width_adjustment);
 open smiles in the registry photos part the lips 0.07-0.39, closed ones under 0.03."""
 SMILE_WIDTH_AUS: tuple[str, ...] = ("AU12L", "AU12R")
 """Own AUs whose sideways pull moves the neutral mouth toward a resting width (see
-:func:`smile_width_kept`)."""
+:func:`smile_width_adjustment`)."""
 
 # Stable points for the first head-pose fit (eye corners, nose dorsum/tip, temples, cheekbones):
 # no AU of rig.yaml moves them by more than ~0.01 IOD. Not used: MediaPipe's forehead points
@@ -624,7 +625,7 @@ def _mouth_width(x: np.ndarray) -> float:
     return float(x[291, 0] - x[61, 0])
 
 
-def smile_width_kept(shape: np.ndarray, removed: np.ndarray, own: np.ndarray, model: RigModel) -> np.ndarray:
+def smile_width_adjustment(shape: np.ndarray, removed: np.ndarray, own: np.ndarray, model: RigModel) -> np.ndarray:
     """(478, 3): the sideways AU12 pull that neutralisation gives back (closed smiles) or removes
     beyond the own AU12 (open smiles), so that the neutral mouth comes as near a resting width (the
     canonical face's, 0.816 IOD) as the AU12 field's sideways part allows.
@@ -644,8 +645,10 @@ def smile_width_kept(shape: np.ndarray, removed: np.ndarray, own: np.ndarray, mo
     much again as the own AU12's (each side ``min(own, 1 - own)``), so a face with no smile keeps
     its width and none loses more than a full AU12's pull.
 
-    A mouth is never made wider than the photo's. shape: (478, 3) the photo's canonical face; removed: (478, 3) the displacement of
-    all its own AUs (:func:`own_displacement`); own: (C,) the own-AU intensities in model columns.
+    A mouth is never made wider than the photo's.
+
+    shape: (478, 3) the photo's canonical face; removed: (478, 3) the displacement of all its own
+    AUs (:func:`own_displacement`); own: (C,) the own-AU intensities in model columns.
     """
     cols = [model.columns.index(c) for c in SMILE_WIDTH_AUS]
     x_only = np.array([1.0, 0.0, 0.0])
@@ -731,8 +734,8 @@ class Rig:
         self.model_raw = RigModel.build(shape)
         self.own_aus = estimate_own_aus(shape, self.model_raw) if neutralise else {c: 0.0 for c in NEUTRALISE_AUS}
         own, removed = own_displacement(self.model_raw, self.own_aus)
-        kept = smile_width_kept(shape, removed, own, self.model_raw)
-        neutral = clamp_shape((shape - removed + kept)[None])[0]
+        width = smile_width_adjustment(shape, removed, own, self.model_raw)
+        neutral = clamp_shape((shape - removed + width)[None])[0]
         self.model = RigModel.build(neutral)
         ar = authored_rig()
         self.pivot = ar.head_pivot

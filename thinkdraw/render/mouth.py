@@ -96,14 +96,13 @@ def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None,
         bright = np.asarray(sclera, np.float32)
     # brightness from the portrait's whites (sclera), never darker than slightly above the skin;
     # hue fixed to a warm off-white so coloured casts of the sclera estimate do not tint the teeth
-    luma = LUMA
-    skin_lum = float(skin @ luma)
-    lum = float(np.clip(max(float(bright @ luma), 1.3 * skin_lum, own_teeth or 0.0), 60.0, 240.0))
+    skin_lum = float(skin @ LUMA)
+    lum = float(np.clip(max(float(bright @ LUMA), 1.3 * skin_lum, own_teeth or 0.0), 60.0, 240.0))
     # hue: the photo's colour cast (skin chroma, damped) on a slightly warm white, so teeth sit in
     # the same light as the face instead of looking cyan beside orange skin
     cast = np.clip(skin / max(skin_lum, 1.0), 0.2, 3.0) ** 0.35
     tint = (cast * np.array([1.0, 0.98, 0.94])).astype(np.float32)
-    teeth = np.clip(lum / float(tint @ luma) * tint, 0, 255)
+    teeth = np.clip(lum / float(tint @ LUMA) * tint, 0, 255)
     gum = np.clip(0.7 * lip + 0.3 * np.array([200.0, 90.0, 100.0]), 0, 255)
     tongue = np.clip(0.75 * lip + 0.25 * np.array([190.0, 80.0, 90.0]), 0, 255) * 0.92
     cavity = np.clip(0.3 * lip * np.array([1.0, 0.6, 0.6]), 0, 255) + np.array([8.0, 2.0, 3.0])

@@ -198,11 +198,12 @@ TEETH_MAX_SATURATION = 0.3
 """Most HSV saturation of a pixel counted as tooth in the photo's own open mouth (see
 Renderer._own_teeth_luma): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
 
+
 def sin_yaw(landmarks: np.ndarray) -> float:
     """Sine of the head's yaw from (478, 3) pixel landmarks (z away from the camera): the z part of
-    the face's left-right axis, from a similarity fit of the canonical face's stable points (Umeyama
-    1991) on the points no AU moves (the rig's pose anchors). Positive when the image-right half of
-    the face is turned away from the camera."""
+    the face's left-right axis, from a similarity fit (Umeyama 1991) of the canonical face to them
+    on the points no AU moves (the rig's pose anchors). Positive when the image-right half of the
+    face is turned away from the camera."""
     ids = list(RIG_ANCHORS)
     cam = np.asarray(landmarks, dtype=np.float64)[ids, :3] * np.array([1.0, -1.0, -1.0])  # camera frame
     _, rot, _ = similarity_fit(_canonical_anchors(), cam)
@@ -354,6 +355,7 @@ class Renderer:
         lip = _patch_median(img, lip_pts, max(1, r // 2))
         sclera = self._sclera_colour()
         self.skin, self.lip, self.sclera = skin, lip, sclera
+        self.src_open = self._opening(lm)
         self.mouth_style = MO.make_style(skin, lip, sclera, self._own_teeth_luma())
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
@@ -362,7 +364,6 @@ class Renderer:
         # the photo's yaw: its IPD is foreshortened by cos(yaw); the mouth interior is sized on the true one
         self.src_sin_yaw = sin_yaw(self.landmarks3) if self.landmarks3 is not None else 0.0
         self.ipd_true = self.ipd / float(np.sqrt(1.0 - min(self.src_sin_yaw ** 2, 0.5)))
-        self.src_open = self._opening(lm)
         self.mouth_clean = self._build_mouth_clean() if self.src_open > 1.0 else None
         self.src_lift = self._corner_lift(lm, Similarity.identity())
         self.src_brow_gap = WR.brow_gap(lm, self.ipd)
@@ -468,7 +469,7 @@ class Renderer:
         inner lips; lips, gums and tongue are red, the cavity dark), or None when it shows too few
         (under 30 pixels or 8 % of the opening)."""
         lm = self.landmarks
-        if self._opening(lm) <= 1.0:
+        if self.src_open <= 1.0:
             return None
         pix, _, _ = self._between(lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)])
         if len(pix) < 30:
@@ -643,7 +644,8 @@ class Renderer:
                 my: np.ndarray | None, dst: np.ndarray, head: Similarity) -> None:
         """Draw the refilled side band (head turns), mouth interior, moved irises, closing lids and a
         rigid glasses frame onto a warped frame (in place)."""
-        t = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        lm = np.asarray(landmarks, dtype=np.float64)  # (478, 2|3)
+        t = lm[:, :2]
         # how far the face moved against the portrait's own (smile removed, crease strengths):
         # measured with the head's pose taken out, so a turn or a nod alone changes none
         m, m_ipd = self.unposed(landmarks, head)
@@ -656,7 +658,7 @@ class Renderer:
                 self._antialias_lip_seam(out, t, closing)
                 MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip,
                                     self.ipd * head.scale, closing)
-            self._draw_mouth(out, np.asarray(landmarks, dtype=np.float64), head)
+            self._draw_mouth(out, lm, head)
         if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
             WR.draw_furrows(out, t, ipd, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
