@@ -1,4 +1,4 @@
-"""Renderer benchmark: closed loop, FER emotion confusion, dlib identity, head turns, speed. Prints markdown.
+"""Renderer benchmark: closed loop, FER emotion confusion, dlib identity, head turns, fold-overs, speed. Prints markdown.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/render.py            # everything
     .venv/bin/python bench/render.py --only speed --frames 100    # one section
@@ -196,6 +196,37 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
     print()
 
 
+FOLDOVER_EXTRAS = {
+    "laughing": "extremely happy, laughing",
+    "AU12+25+26 1.0": {"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0, "AU26": 1.0},
+    "AU10+12+25 1.0": {"AU10": 1.0, "AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0},
+}
+
+
+def section_foldover(imgs: dict[str, np.ndarray]) -> None:
+    from thinkdraw.eval.foldover import foldover
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.cli import atlas_entries
+    from thinkdraw.render.cli import emotion_params as ep
+    from thinkdraw.render.warp import Renderer
+
+    print("## Fold-overs: frame area of flipped face-mesh triangles (`eval.foldover`; tears and smears)\n")
+    print("Over the atlas (every AU at 0.5 and 1.0, 7 basic and 6 compound emotions) and three extreme mouths.\n")
+    print("| portrait | total px^2 | IPD px | worst entries (px^2) |")
+    print("|---|---|---|---|")
+    for name in ("astronaut", "grace_hopper"):
+        p = analyze_portrait(imgs[name])
+        rig, r = Rig(p), Renderer(imgs[name], p)
+        areas = {}
+        for label, prm in list(atlas_entries()) + list(FOLDOVER_EXTRAS.items()):
+            lm = rig.forward(ep(prm) if isinstance(prm, str) else prm)[0]
+            areas[label] = foldover(p.landmarks, r.target_vertices(lm)[0]).area
+        worst = sorted(areas.items(), key=lambda kv: -kv[1])[:6]
+        print(f"| {name} | {sum(areas.values()):.0f} | {r.ipd:.0f} | " + ", ".join(f"{k} {v:.0f}" for k, v in worst) + " |")
+    print()
+
+
 def _sequence(rig, n: int, head: bool) -> np.ndarray:
     """A rig-driven 100-frame style sequence: talking mouth, smile, blinks, gaze (+ head)."""
     from thinkdraw.motion import channel_index, rig_channels
@@ -296,9 +327,12 @@ def section_speed(imgs: dict[str, np.ndarray], frames: int, device: str | None) 
     print()
 
 
+SECTIONS = ("closed_loop", "fer", "identity", "head_turn", "foldover", "speed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=("closed_loop", "fer", "identity", "head_turn", "speed"), action="append")
+    ap.add_argument("--only", choices=SECTIONS, action="append")
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--no-stylised", action="store_true", help="skip the pencil/painting versions")
     ap.add_argument("--device", default=None, help="torch device for the batch path (default: cuda if present)")
@@ -306,7 +340,7 @@ def main() -> None:
     from thinkdraw.utils.logs import setup_logging
 
     setup_logging(-1)
-    only = set(args.only or ("closed_loop", "fer", "identity", "head_turn", "speed"))
+    only = set(args.only or SECTIONS)
     imgs = portraits(stylised=not args.no_stylised and bool(only & {"fer", "identity"}))
     if "closed_loop" in only:
         section_closed_loop(imgs)
@@ -316,6 +350,8 @@ def main() -> None:
         section_identity(imgs)
     if "head_turn" in only:
         section_head_turn(imgs)
+    if "foldover" in only:
+        section_foldover(imgs)
     if "speed" in only:
         section_speed(imgs, args.frames, args.device)
 

@@ -480,20 +480,87 @@ def _lip_thickness(lm: np.ndarray, iod: float) -> tuple[float, float]:
 
 
 def test_smile_thins_the_lips_and_neutralising_restores_them(canon_rig, astro_rig):
-    # photos (MediaPipe, 64 registry faces and the two bundled portraits): per unit of own AU12 the upper lip is 0.058 IOD and the
-    # lower 0.022 IOD thinner, the mouth 0.24 wider; non-smiling photos: upper 0.119, lower 0.160
+    # photos (MediaPipe, 60 registry faces and the two bundled portraits; rig.yaml AU12): per unit
+    # of own AU12 the upper lip's central columns are 0.035 IOD and the lower's 0.011 thinner;
+    # resting faces' upper lip is 0.098 (sd 0.023) on this measure
     iod = canon_rig.s0
     up0, lo0 = _lip_thickness(canon_rig.forward({})[0], iod)
     up1, lo1 = _lip_thickness(canon_rig.forward({"AU12L": 1.0, "AU12R": 1.0})[0], iod)
-    assert 0.04 < up0 - up1 < 0.08, (up0, up1)
-    assert 0.01 < lo0 - lo1 < 0.04, (lo0, lo1)
-    # the astronaut's toothy smile stretches her upper lip to 0.073 IOD; neutralised it is as full
-    # as a face at rest (before the thinning was in AU12 it stayed at 0.092, a thin pale line)
+    assert 0.025 < up0 - up1 < 0.05, (up0, up1)
+    assert 0.005 < lo0 - lo1 < 0.02, (lo0, lo1)
+    # the astronaut's toothy smile stretches her upper lip to 0.074 IOD; neutralised it is as full
+    # as a face at rest
     iod = astro_rig.s0
     up_photo, _ = _lip_thickness(astro_rig.forward({}, relative=False)[0], iod)  # the photo's own face
     up_n, lo_n = _lip_thickness(astro_rig.forward({})[0], iod)
-    assert up_photo < 0.08 and up_n > 0.11, (up_photo, up_n)
+    assert up_photo < 0.08 and up_n > 0.085, (up_photo, up_n)
     assert lo_n > 0.11, lo_n
+
+
+# Upper lip columns (inner lip -> outer contour) beside the corners, person's right and left.
+OUTER_UPPER_COLUMNS = ((80, 40), (310, 270))
+
+
+def test_smile_keeps_the_red_of_the_lip_beside_the_corners(canon_rig, grace_portrait):
+    """Photos thin the upper lip in its middle, not beside the corners (rig.yaml AU12: +0.008 IOD
+    per unit of own AU12 there, against -0.035 in the middle); a uniform thinning left grace_hopper's
+    thin upper lip a 1 px line of speckles in a laugh."""
+    for rig in (canon_rig, Rig(grace_portrait)):
+        rest = rig.forward_canonical({})[0]
+        smile = rig.forward_canonical({"AU12L": 1.0, "AU12R": 1.0, "AU25": 0.8, "AU26": 0.5})[0]
+        for inner, outer in OUTER_UPPER_COLUMNS:
+            h0, h1 = rest[outer, 1] - rest[inner, 1], smile[outer, 1] - smile[inner, 1]
+            assert h1 > 0.8 * h0, (inner, outer, h0, h1)
+
+
+# Skin triangles on the outer upper lip's contour, between the lip's middle and its corner, and the
+# skin ring beside the lips (MediaPipe ids; both halves).
+UPPER_LIP_SKIN_TRIANGLES = ((39, 40, 92), (39, 92, 165), (39, 165, 167), (40, 92, 186), (40, 185, 186),
+                            (57, 61, 185), (57, 185, 186), (269, 270, 322), (269, 322, 391),
+                            (269, 391, 393), (270, 322, 410), (270, 409, 410), (287, 291, 409), (287, 409, 410))
+
+
+def _signed_area(x: np.ndarray, tri: tuple[int, int, int]) -> float:
+    a, b, c = x[list(tri), :2]
+    return float((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+
+@pytest.mark.parametrize("params", [
+    {"AU6": 0.93, "AU7": 0.4, "AU12L": 1.0, "AU12R": 1.0, "AU25": 0.8, "AU26": 0.53},  # "laughing"
+    {"AU12L": 1.0, "AU12R": 1.0, "AU25": 0.8, "AU26": 0.5},
+    {"AU12L": 1.0, "AU25": 1.0},
+])
+def test_open_smile_lip_never_folds_over_the_skin_above(canon_rig, grace_portrait, params):
+    """rig.yaml AU12+AU25: the skin beside the upper lip rises with it (photos: 0.085-0.125 IOD at
+    the open smiles' mean). When only the lips rose, a laugh's upper lip passed over that skin and
+    the warp folded there (lip red smeared above the lip on grace_hopper)."""
+    for rig in (canon_rig, Rig(grace_portrait)):
+        rest, moved = rig.forward_canonical({})[0], rig.forward_canonical(params)[0]
+        for tri in UPPER_LIP_SKIN_TRIANGLES:
+            a0, a1 = _signed_area(rest, tri), _signed_area(moved, tri)
+            assert a1 * np.sign(a0) > 0.0, (tri, a0, a1)
+
+
+PHILTRUM_TRIANGLES = ((0, 37, 164), (0, 164, 267), (37, 164, 167), (164, 267, 393), (37, 39, 167), (267, 269, 393),
+                      (40, 92, 186), (270, 322, 410))
+
+
+def test_a_raised_upper_lip_stays_below_the_nose(canon_rig, grace_portrait):
+    """rig.clamp_shape (ABOVE_LIP_MIN_GAP): AU10 on a full open smile lifts the upper lip's middle
+    0.26 IOD, more than the 0.16 of skin under the nose; the lip rose over the philtrum into the
+    nose (grace_hopper: 400 px^2 of folded skin). It now shortens the philtrum instead."""
+    from thinkdraw.face.rig import ABOVE_LIP_MIN_GAP
+
+    canon = canonical_neutral()
+    for rig in (canon_rig, Rig(grace_portrait)):
+        rest = rig.forward_canonical({})[0]
+        snarl = rig.forward_canonical({"AU10": 1.0, "AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0})[0]
+        assert snarl[0, 1] > rest[0, 1] + 0.05  # the lip still rises
+        for tri in PHILTRUM_TRIANGLES:
+            assert _signed_area(snarl, tri) * np.sign(_signed_area(rest, tri)) > 0.0, tri
+        for upper, lower in ((2, 164), (164, 0), (97, 167), (167, 37), (206, 92), (92, 40)):
+            gap = snarl[upper, 1] - snarl[lower, 1]
+            assert gap >= ABOVE_LIP_MIN_GAP * (canon[upper, 1] - canon[lower, 1]) - 1e-9, (upper, lower, gap)
 
 
 # Outer upper lip from each corner toward the midline (MediaPipe ids), person's right then left.

@@ -329,3 +329,34 @@ def test_sin_yaw_reads_the_head_turn_from_3d_landmarks():
     assert sin_yaw(rig.forward({"yaw": 20.0})[0]) == pytest.approx(-np.sin(np.radians(20.0)), abs=0.005)
     assert sin_yaw(rig.forward({"yaw": -15.0, "roll": 10.0})[0]) == pytest.approx(np.sin(np.radians(15.0)), abs=0.01)
     assert sin_yaw(rig.forward({"yaw": -15.0, "AU12L": 1.0, "AU26": 1.0})[0]) == pytest.approx(np.sin(np.radians(15.0)), abs=0.01)
+
+
+def test_foldover_measure_sees_a_lip_pushed_over_the_skin(astronaut):
+    from thinkdraw.eval.foldover import foldover
+
+    _, portrait = astronaut
+    src = portrait.landmarks
+    assert foldover(src, src).area == 0.0 and foldover(src, src).triangles == ()
+    moved = src.copy()
+    moved[0, 1] = src[164, 1] - 0.5 * (src[0, 1] - src[164, 1])  # the upper lip's middle lifted past the skin below the nose
+    fo = foldover(src, moved)
+    assert fo.area > 10.0 and any(0 in tri and 164 in tri for tri in fo.triangles)
+
+
+@pytest.mark.parametrize("params, limit", [
+    ("extremely happy, laughing", 100.0),  # 202 px^2 before the skin beside the lip rose with it
+    ({"AU10": 1.0, "AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0}, 300.0),  # 599 before the nose held the lip
+])
+def test_open_smiles_do_not_fold_the_skin_around_the_lips(grace, params, limit):
+    """eval.foldover: the frame area of flipped face-mesh triangles. On grace_hopper (thin upper
+    lip, IPD 84 px) a laugh's upper lip rose over the skin above it (lip red smeared there) and a
+    snarl's into the nose."""
+    from thinkdraw.eval.foldover import foldover
+    from thinkdraw.render.cli import emotion_params
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait, rig = grace
+    lm = rig.forward(emotion_params(params) if isinstance(params, str) else params)[0]
+    fo = foldover(portrait.landmarks, Renderer(img, portrait).target_vertices(lm)[0])
+    assert fo.area < limit, (fo.area, fo.triangles)
+    assert not any({0, 164} <= set(tri) or {39, 92} <= set(tri) or {40, 92} <= set(tri) for tri in fo.triangles)

@@ -177,6 +177,12 @@ def _rotation(axis: Sequence[float], deg: float) -> np.ndarray:
     return np.eye(3) + np.sin(th) * kx + (1 - np.cos(th)) * kx @ kx
 
 
+def _read_table(table: Sequence[float], u: np.ndarray) -> np.ndarray:
+    """A rig.yaml table of evenly spaced knots over [0, 1], read piecewise linearly at ``u`` (clipped)."""
+    knots = np.asarray(table, dtype=np.float64)
+    return np.interp(np.clip(u, 0.0, 1.0), np.linspace(0.0, 1.0, len(knots)), knots)
+
+
 def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: np.ndarray,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Left-half weights (478,) and per-vertex displacement (478, 3) of one move/rotate component."""
@@ -197,8 +203,10 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
         ids = _resolve(items, groups)
         ids = sorted(set(ids) | set(int(i) for i in mirror_index()[ids]))  # the whole ring, both halves
         u = 0.5 + 0.5 * canon[ids, 0] / float(canon[int(corner), 0])  # 0 at the far corner, 1 at its own
-        knots = np.asarray(table, dtype=np.float64)
-        w[ids] = np.interp(np.clip(u, 0.0, 1.0), np.linspace(0.0, 1.0, len(knots)), knots)
+        w[ids] = _read_table(table, u)
+    if "taper" in comp:  # weights fading from the midline toward the corners
+        corner, table = comp["taper"]
+        w *= _read_table(table, np.abs(canon[:, 0]) / abs(float(canon[int(corner), 0])))
     gain = float(comp.get("gain", 1.0))
     if "move" in comp:
         disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()
@@ -518,10 +526,34 @@ def _push_columns(x: np.ndarray, ids: np.ndarray, gaps: np.ndarray, up: bool) ->
             x[:, ids[:, k + 1], 1] = np.minimum(x[:, ids[:, k + 1], 1], prev - gaps[:, k])
 
 
+ABOVE_LIP_MIN_GAP = 0.3
+"""The skin between the nose and cheeks and the upper lip keeps at least this fraction of its
+canonical height (:data:`ABOVE_LIP_COLUMNS`): a raised upper lip (AU10 on an open smile) shortens
+the philtrum and compresses the skin beside it, it never rises over that skin into the nose
+(grace_hopper's 10+12+25 folded 400 px^2 of skin there)."""
+
+# From the nose's base (the midline and beside it) or the cheek above the nasolabial fold (the last
+# pair) down through the skin and the red of the upper lip to its inner edge (MediaPipe face mesh).
+ABOVE_LIP_COLUMNS = ((2, 164, 0, 11, 12, 13), (97, 167, 37, 72, 38, 82), (326, 393, 267, 302, 268, 312),
+                     (98, 165, 39, 73, 41, 81), (327, 391, 269, 303, 271, 311),
+                     (206, 92, 40, 74, 42, 80), (426, 322, 270, 304, 272, 310))
+
+
+@functools.lru_cache(maxsize=None)
+def _above_lip_columns() -> tuple[np.ndarray, np.ndarray]:
+    """(K, 6) ids and (K, 5) positive minimum gaps (IOD): :data:`ABOVE_LIP_MIN_GAP` of the canonical
+    spacing over the skin, :data:`LIP_MIN_GAP` over the red of the lip."""
+    ids = np.array(ABOVE_LIP_COLUMNS, dtype=np.int64)
+    spacing = np.abs(np.diff(canonical_neutral()[ids, 1], axis=1))
+    frac = np.array([ABOVE_LIP_MIN_GAP, ABOVE_LIP_MIN_GAP, LIP_MIN_GAP, LIP_MIN_GAP, LIP_MIN_GAP])
+    return ids, frac * spacing
+
+
 def clamp_shape(x: np.ndarray) -> np.ndarray:
     """(T, 478, 3) canonical shapes: upper lids never below lower lids (the upper lid stops on the
     lower one); inner lips never cross (both meet at their mean height); the lips' rings never fold
-    over each other (:data:`LIP_MIN_GAP`) and the skin under the lower lip stays below it
+    over each other (:data:`LIP_MIN_GAP`); the upper lip stays below the skin above it
+    (:data:`ABOVE_LIP_MIN_GAP`) and the skin under the lower lip below the lower lip
     (:data:`CHIN_MIN_GAP`)."""
     x = x.copy()
     for pairs in (LEFT_LID_PAIRS, RIGHT_LID_PAIRS):
@@ -534,6 +566,7 @@ def clamp_shape(x: np.ndarray) -> np.ndarray:
     x[:, l, 1] = np.where(cross, mid, x[:, l, 1])
     _push_columns(x, *_lip_columns(True), up=True)
     _push_columns(x, *_lip_columns(False), up=False)
+    _push_columns(x, *_above_lip_columns(), up=False)  # after the lip's own rings: the skin above wins
     ids, gaps = _chin_columns()
     _push_columns(x, ids, gaps, up=False)
     return x

@@ -182,7 +182,8 @@ def affine_maps(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> tuple[np.
     return bary, aff, ok
 
 
-def _signed_area(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+def signed_area(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """(F,) twice the signed area of the triangles ``tris`` (F, 3) over the points ``p`` (N, 2+)."""
     a, b, c = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
     return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
@@ -193,7 +194,7 @@ def _folded_first(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> np.ndar
     Where a fold makes triangles overlap in the target, later writes win in the scatter, so the
     unfolded neighbours cover the fold instead of a mirrored sliver of texture (no tears).
     """
-    flipped = np.sign(_signed_area(dst, tris)) != np.sign(_signed_area(src, tris))
+    flipped = np.sign(signed_area(dst, tris)) != np.sign(signed_area(src, tris))
     if not flipped.any():
         return tris
     return np.concatenate([tris[flipped], tris[~flipped]])
