@@ -10,6 +10,7 @@ from thinkdraw.face import geometry, mesh
 from thinkdraw.face.canonical import canonical_neutral
 from thinkdraw.face.rig import Rig, _mouth_width, authored_rig, estimate_own_aus, rig_spec
 from thinkdraw.motion import au_channels, rig_channels
+from thinkdraw.render.raster import signed_area
 
 CH = rig_channels()
 N_AU = len(au_channels())
@@ -521,8 +522,8 @@ UPPER_LIP_SKIN_TRIANGLES = ((39, 40, 92), (39, 92, 165), (39, 165, 167), (40, 92
 
 
 def _signed_area(x: np.ndarray, tri: tuple[int, int, int]) -> float:
-    a, b, c = x[list(tri), :2]
-    return float((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+    """Twice the signed area of one triangle of the (478, 2+) points ``x``."""
+    return float(signed_area(x, np.array([tri]))[0])
 
 
 @pytest.mark.parametrize("params", [

@@ -9,6 +9,7 @@ from render_edits import close_eyes, gaze, jaw_drop, smile
 from thinkdraw.errors import InputError
 from thinkdraw.face import mesh as M
 from thinkdraw.render.geometry import between_chains_alpha
+from thinkdraw.render.raster import signed_area
 
 
 def _lm(astronaut) -> np.ndarray:
@@ -57,11 +58,6 @@ def test_background_still_under_expression(renderer, astronaut):
     assert _changed(out, img)[neck & far].any()  # the neck band did take up the jaw's motion
 
 
-def _signed_areas(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
-    a, b, c = v[tris[:, 0]], v[tris[:, 1]], v[tris[:, 2]]
-    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-
-
 def test_a_dropping_chin_compresses_the_neck_never_folds_it(grace):
     """grace's chin drops 35-55 px at full AU27, past the first support ring when that ring stays:
     the neck band must compress, not turn inside out (a folded band leaves unmapped pixels: a
@@ -78,7 +74,7 @@ def test_a_dropping_chin_compresses_the_neck_never_folds_it(grace):
         r = Renderer(img, portrait, cfg)
         outer = r.tris[r.n_inner_tris :]
         dst, _ = r.target_vertices(t)
-        flipped = np.sign(_signed_areas(dst, outer)) != np.sign(_signed_areas(r.src, outer))
+        flipped = np.sign(signed_area(dst, outer)) != np.sign(signed_area(r.src, outer))
         assert flipped.any() == folds, cfg
 
 

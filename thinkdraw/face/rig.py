@@ -528,25 +528,26 @@ def _push_columns(x: np.ndarray, ids: np.ndarray, gaps: np.ndarray, up: bool) ->
 
 ABOVE_LIP_MIN_GAP = 0.3
 """The skin between the nose and cheeks and the upper lip keeps at least this fraction of its
-canonical height (:data:`ABOVE_LIP_COLUMNS`): a raised upper lip (AU10 on an open smile) shortens
+canonical height (:data:`SKIN_ABOVE_LIP`): a raised upper lip (AU10 on an open smile) shortens
 the philtrum and compresses the skin beside it, it never rises over that skin into the nose
 (grace_hopper's 10+12+25 folded 400 px^2 of skin there)."""
 
-# From the nose's base (the midline and beside it) or the cheek above the nasolabial fold (the last
-# pair) down through the skin and the red of the upper lip to its inner edge (MediaPipe face mesh).
-ABOVE_LIP_COLUMNS = ((2, 164, 0, 11, 12, 13), (97, 167, 37, 72, 38, 82), (326, 393, 267, 302, 268, 312),
-                     (98, 165, 39, 73, 41, 81), (327, 391, 269, 303, 271, 311),
-                     (206, 92, 40, 74, 42, 80), (426, 322, 270, 304, 272, 310))
+# The skin above each of UPPER_LIP_COLUMNS' outer vertices (same order), downward: from the nose's
+# base, or beside the corners from the cheek above the nasolabial fold (MediaPipe face mesh).
+SKIN_ABOVE_LIP = ((2, 164), (326, 393), (327, 391), (426, 322), (97, 167), (98, 165), (206, 92))
 
 
 @functools.lru_cache(maxsize=None)
 def _above_lip_columns() -> tuple[np.ndarray, np.ndarray]:
-    """(K, 6) ids and (K, 5) positive minimum gaps (IOD): :data:`ABOVE_LIP_MIN_GAP` of the canonical
-    spacing over the skin, :data:`LIP_MIN_GAP` over the red of the lip."""
-    ids = np.array(ABOVE_LIP_COLUMNS, dtype=np.int64)
-    spacing = np.abs(np.diff(canonical_neutral()[ids, 1], axis=1))
-    frac = np.array([ABOVE_LIP_MIN_GAP, ABOVE_LIP_MIN_GAP, LIP_MIN_GAP, LIP_MIN_GAP, LIP_MIN_GAP])
-    return ids, frac * spacing
+    """(K, 6) ids from the skin above down through the red of the upper lip to its inner edge
+    (:data:`SKIN_ABOVE_LIP` then :data:`UPPER_LIP_COLUMNS` reversed) and (K, 5) positive minimum gaps
+    (IOD): :data:`ABOVE_LIP_MIN_GAP` of the canonical spacing over the skin, the lip's own
+    (:func:`_lip_columns`) over its red."""
+    lip, lip_gaps = _lip_columns(upper=True)  # inner lip -> outer border
+    skin = np.array(SKIN_ABOVE_LIP, dtype=np.int64)
+    ids = np.hstack([skin, lip[:, ::-1]])
+    skin_gaps = ABOVE_LIP_MIN_GAP * np.abs(np.diff(canonical_neutral()[ids[:, :3], 1], axis=1))
+    return ids, np.hstack([skin_gaps, lip_gaps[:, ::-1]])
 
 
 def clamp_shape(x: np.ndarray) -> np.ndarray:
