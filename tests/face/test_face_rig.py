@@ -254,18 +254,46 @@ def test_open_smile_lifts_the_upper_lip_off_the_teeth(canon_rig):
     assert smile < 0.03 and parted < 0.03
     assert both > smile + parted + 0.08
     d = _iod_units(canon_rig, {"AU12L": 1.0, "AU25": 1.0}) - _iod_units(canon_rig, {"AU12L": 1.0}) - _iod_units(canon_rig, {"AU25": 1.0})
-    assert -d[312, 1] > 0.1 and abs(d[82, 1]) < 0.25 * -d[312, 1]  # the person's left half (312) lifts
+    assert -d[312, 1] > 0.08 and abs(d[82, 1]) < 0.25 * -d[312, 1]  # the person's left half (312) lifts
+
+
+def test_open_smile_lift_saturates_at_the_gum_line(canon_rig):
+    """The AU12 x AU25 lift saturates (rig.yaml ``saturate``): the photos' mean open smile (AU12 0.55,
+    AU25 0.75) lifts the inner upper lip about 0.1 IOD as fitted, and a full one at most to the
+    upper teeth's gum line (render.mouth.MouthStyle: 0.135 IPD above the resting contact line), not
+    0.18 as the bilinear term extrapolated (a tall band of gum on every laugh)."""
+    from thinkdraw.render.mouth import MouthStyle
+
+    def lift(a12: float, a25: float) -> float:  # inner upper lip (13) up from rest, IOD
+        return float(-_iod_units(canon_rig, {"AU12L": a12, "AU12R": a12, "AU25": a25})[13, 1])
+
+    style = MouthStyle(*(np.zeros(3),) * 4)
+    gum_line = style.upper_height - style.upper_drop
+    assert 0.075 < lift(0.55, 0.75) < 0.11
+    assert gum_line - 0.03 < lift(1.0, 1.0) < gum_line + 0.01
+    ar = authored_rig()
+    it = next(it for it in ar.interactions if ar.columns[it.i] == "AU12L" and it.saturate is not None)
+    p = np.linspace(0.0, 1.0, 21)
+    knee, limit = it.saturate
+    assert np.all(np.diff(it.amount(p)) > 0) and np.all(it.amount(p) < limit)  # rising, below its limit
+    np.testing.assert_array_equal(it.amount(p[p <= knee]), p[p <= knee])  # as fitted on the photos
+    assert np.all(np.diff(it.slope(p)) <= 0) and it.slope(np.array(1.0)) < 0.2  # ever slower
+    h = 1e-6
+    np.testing.assert_allclose(it.slope(p[1:-1]), (it.amount(p[1:-1] + h) - it.amount(p[1:-1] - h)) / (2 * h), rtol=1e-5)
 
 
 def test_interaction_on_split_channels_pairs_each_side():
     ar = authored_rig()
     col = {c: i for i, c in enumerate(ar.columns)}
-    terms = {(ar.columns[i], ar.columns[j]): f for i, j, f in ar.interactions}
+    terms: dict[tuple[str, str], np.ndarray] = {}
+    for it in ar.interactions:  # a pair's saturating and bilinear parts summed
+        key = (ar.columns[it.i], ar.columns[it.j])
+        terms[key] = terms.get(key, 0.0) + it.field
     assert {("AU12L", "AU25"), ("AU12R", "AU25"), ("AU1", "AU4")} <= set(terms)
     left, right = terms[("AU12L", "AU25")], terms[("AU12R", "AU25")]
     assert left[312, 1] > 0.1 and right[82, 1] == pytest.approx(left[312, 1])
     assert abs(left[82, 1]) < 0.25 * left[312, 1]  # the other half only near the midline
-    assert col["AU25"] not in {i for i, _, _ in ar.interactions if ar.columns[i].startswith("AU12")}
+    assert col["AU25"] not in {it.i for it in ar.interactions if ar.columns[it.i].startswith("AU12")}
 
 
 def test_open_smile_neutralises_back_to_the_rest_face(canon_rig):

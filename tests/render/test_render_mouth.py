@@ -93,6 +93,22 @@ def test_lateral_incisors_are_shorter_than_the_centrals() -> None:
     assert edge_central >= edge_lateral + 5
 
 
+def test_a_lower_lip_pulled_down_bares_the_lower_teeth_where_the_jaw_holds_them() -> None:
+    """AU16 without a jaw drop: the lower row stays in occlusion behind the upper one (overlapping by
+    MouthStyle.overbite), whatever the lip does: no dark band between the rows. Following the lip,
+    it dropped 43 px here under a 33 px band of cavity; on grace_hopper it left a dashed dark sliver
+    under the shorter lateral incisors and canines. A dropped jaw parts the rows."""
+    def dark_rows(jaw_ipd: float) -> int:
+        out, _, central, _ = _big(3.0, 70.0, jaw_ipd)  # upper lip at the contact, lower lip 70 px down
+        col = out[:, int(central)]
+        rows = _enamel_rows(col)
+        assert len(rows) > 15  # both rows show
+        return int((_lum(col[rows[0]:rows[-1] + 1]) < 60).sum())  # cavity between the rows
+
+    assert dark_rows(0.0) == 0
+    assert dark_rows(0.3) > 40
+
+
 def test_lip_contact_line_fades_toward_the_corners() -> None:
     """The stomion line is darkest mid-mouth and thins and fades out toward each corner; lips
     parted by more than 3 px draw none."""

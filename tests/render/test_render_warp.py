@@ -114,6 +114,27 @@ def test_mouth_interior_when_lips_part(renderer, astronaut):
     assert np.array_equal(out, renderer.render(target))
 
 
+def test_upper_teeth_hang_from_the_resting_contact_line_of_an_open_mouthed_photo(astronaut):
+    """A photo that laughs (here the astronaut's landmarks with a rig-made laugh) has its upper lip
+    raised and its jaw dropped: the middle of its opening lies far below where the lips meet at
+    rest. The synthetic upper teeth hang from the neutralised face's contact line (on obama2_0 the
+    opening's middle put the teeth 0.14 IPD low, under a tall band of gum)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait = astronaut
+    laughing = Rig(portrait).forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0, "AU26": 0.7})[0]
+    r = Renderer(img, laughing)
+    rest = Rig(landmarks=laughing).neutral_landmarks
+    contact = (rest[13, :2] + rest[14, :2]) / 2
+    opening_middle = (laughing[13, :2] + laughing[14, :2]) / 2
+    assert np.linalg.norm(r.upper_anchor - contact) < 0.01 * r.ipd
+    assert opening_middle[1] - r.upper_anchor[1] > 0.1 * r.ipd  # image y down: the anchor is above
+    # 2D landmarks cannot be neutralised: the photo's own contact line, as before
+    flat = Renderer(img, np.asarray(portrait.landmarks)[:, :2])
+    np.testing.assert_allclose(flat.upper_anchor, (portrait.landmarks[13, :2] + portrait.landmarks[14, :2]) / 2)
+
+
 def test_closed_eyes_show_no_iris(renderer, astronaut):
     img, lm = astronaut[0], _lm(astronaut)
     out = renderer.render(close_eyes(lm))

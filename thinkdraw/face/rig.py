@@ -4,7 +4,7 @@ Model (canonical frame of :mod:`thinkdraw.face.geometry`, unit = inter-ocular di
 --------------------------------------------------------------------------------------------
 For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
 
-    X_lin = N + sum_k a_k B_k + g_h G_h + g_v G_v + sum_(i,j) a_i a_j F_ij   (+ interactions)
+    X_lin = N + sum_k a_k B_k + g_h G_h + g_v G_v + sum_(i,j) h_ij(a_i a_j) F_ij   (interactions)
     X     = X_lin + sum_e c_e * (M_e @ X_lin),   c_e = clip(AU43 + AU45<side e>, 0, 1)
     X     = clamp(X)   (upper lid never below its lower-lid partner; inner lips never cross)
 
@@ -15,7 +15,9 @@ For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
 * ``F_ij``: interaction fields (rig.yaml ``interactions``) for AU pairs whose combination FACS
   describes as other than the sum, e.g. 1+4: the inner brows rise *and* knit (sad brows), where
   the plain sum would leave them level; 12+25: a smile with the lips apart lifts the upper lip
-  off the teeth (split AUs pair per side).  The inverse's Gauss-Newton refinement models them.
+  off the teeth (split AUs pair per side).  ``h_ij`` is the product itself, or for a motion the
+  tissue stops short of, a saturating function of it (:class:`Interaction`: 12+25's lip lift
+  bends toward the gum line).  The inverse's Gauss-Newton refinement models them.
 * ``M_e``: the eyelid-closure operator of eye e (sparse 478 x 478): it moves each upper-lid vertex
   most of the way onto its lower-lid partner (and the lower lid a little up) from their *current*
   positions, with the lid skin following.  The model is therefore bilinear in (closure, other AUs)
@@ -262,8 +264,8 @@ class AuthoredRig:
     static: (C, 478, 3) move/rotate fields per basis column (AU channels then gaze_h, gaze_v).
     lid_ops: per basis column, list of (sparse M) linear eyelid operators (field = M @ neutral).
     closure_ops: per eye ('L' / 'R'): (M, [basis columns that close it]).
-    interactions: bilinear terms a_i * a_j * field for AU pairs whose combination FACS describes
-    as more than the sum of the parts (rig.yaml ``interactions``).
+    interactions: bilinear terms (:class:`Interaction`) for AU pairs whose combination FACS
+    describes as more than the sum of the parts (rig.yaml ``interactions``).
     """
 
     columns: tuple[str, ...]  # basis column names: AU channels + gaze channels
@@ -271,7 +273,34 @@ class AuthoredRig:
     lid_ops: list[list[Any]]  # per column
     closure_ops: dict[str, tuple[Any, list[int]]]
     head_pivot: np.ndarray  # (3,)
-    interactions: tuple[tuple[int, int, np.ndarray], ...] = ()  # (column i, column j, (478, 3) field)
+    interactions: tuple["Interaction", ...] = ()
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """Two AU columns acting together: shape += h(a_i a_j) * field.  h(p) = p, or with
+    ``saturate`` (knee k, limit L): p up to k, then k + (L - k) tanh((p - k) / (L - k)), which
+    keeps the slope 1 at the knee and never reaches L (a motion that tissue resists beyond a point,
+    e.g. the upper lip lifted off the teeth up to the gum line)."""
+
+    i: int  # column of the first AU
+    j: int  # column of the second AU
+    field: np.ndarray  # (478, 3) displacement at h = 1, IOD
+    saturate: tuple[float, float] | None = None  # (knee, limit) of h; None: bilinear
+
+    def amount(self, p: np.ndarray) -> np.ndarray:
+        """h(p) for products p = a_i a_j (any shape)."""
+        if self.saturate is None:
+            return p
+        k, lim = self.saturate
+        return np.where(p <= k, p, k + (lim - k) * np.tanh((p - k) / (lim - k)))
+
+    def slope(self, p: np.ndarray) -> np.ndarray:
+        """dh/dp at p."""
+        if self.saturate is None:
+            return np.ones_like(p)
+        k, lim = self.saturate
+        return np.where(p <= k, 1.0, 1.0 / np.cosh(np.maximum(p - k, 0.0) / (lim - k)) ** 2)
 
 
 def _eye_rings(side: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
@@ -344,27 +373,41 @@ def _sided_fields(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: np.
     return (w * norm)[:, None] * disp, (wr * norm)[:, None] * dr
 
 
+def _saturation(key: str, comp: Mapping[str, Any]) -> tuple[float, float] | None:
+    """A component's ``saturate: [knee, limit]`` (see :class:`Interaction`), checked, or None."""
+    sat = comp.get("saturate")
+    if sat is None:
+        return None
+    knee, lim = (float(v) for v in sat)
+    if not 0.0 < knee < lim:
+        raise ValueError(f"rig.yaml: interaction {key!r}: saturate must be [knee, limit] with 0 < knee < limit")
+    return knee, lim
+
+
 def _interaction_fields(spec: Mapping[str, Any], col: Mapping[str, int], canon: np.ndarray,
-                        mirror: np.ndarray) -> tuple[tuple[int, int, np.ndarray], ...]:
-    """rig.yaml ``interactions`` -> ((column i, column j, (478, 3) field), ...): the bilinear
-    term a_i * a_j * field of two AUs acting together.  Where either AU is split (AU12 -> AU12L,
-    AU12R) the pair acts per side: the left half of the field goes with the left channel(s), the
-    mirrored right half with the right ones (AU12L * AU25 * left + AU12R * AU25 * right)."""
+                        mirror: np.ndarray) -> tuple[Interaction, ...]:
+    """rig.yaml ``interactions`` -> (:class:`Interaction`, ...): the terms h(a_i a_j) * field of two
+    AUs acting together, one per distinct ``saturate`` among the entry's components (the others'
+    fields summed).  Where either AU is split (AU12 -> AU12L, AU12R) the pair acts per side: the
+    left half of the field goes with the left channel(s), the mirrored right half with the right
+    ones (h(AU12L * AU25) * left + h(AU12R * AU25) * right)."""
     out = []
     for key, comps in (spec.get("interactions") or {}).items():
         pair = [k.strip() for k in str(key).split("+")]
         split = [f"{k}L" in col for k in pair]
         if len(pair) != 2 or any(k not in col and not sp for k, sp in zip(pair, split)):
             raise KeyError(f"rig.yaml: interaction {key!r} must name two AUs of the rig, like AU1+AU4")
-        halves = np.zeros((2, mesh.N_LANDMARKS, 3))
+        halves: dict[tuple[float, float] | None, np.ndarray] = {}
         for comp in comps:
-            halves += np.stack(_sided_fields(comp, spec["groups"], canon, mirror))
-        if not any(split):
-            out.append((col[pair[0]], col[pair[1]], halves.sum(0)))
-            continue
-        for side, half in zip("LR", halves):
-            ij = [col[f"{k}{side}"] if sp else col[k] for k, sp in zip(pair, split)]
-            out.append((ij[0], ij[1], half))
+            sat = _saturation(key, comp)
+            halves[sat] = halves.get(sat, 0.0) + np.stack(_sided_fields(comp, spec["groups"], canon, mirror))
+        for sat, both in halves.items():
+            if not any(split):
+                out.append(Interaction(col[pair[0]], col[pair[1]], both.sum(0), sat))
+                continue
+            for side, half in zip("LR", both):
+                ij = [col[f"{k}{side}"] if sp else col[k] for k, sp in zip(pair, split)]
+                out.append(Interaction(ij[0], ij[1], half, sat))
     return tuple(out)
 
 
@@ -388,7 +431,7 @@ class RigModel:
     columns: tuple[str, ...]
     lin_basis: np.ndarray  # (C, 478, 3) basis with closure columns linearised at the neutral
     lin_mask: np.ndarray  # (C,) bool: False for the bilinear closure columns
-    interactions: tuple[tuple[int, int, np.ndarray], ...] = ()  # (i, j, (478, 3)): + a_i a_j field
+    interactions: tuple[Interaction, ...] = ()  # + h(a_i a_j) field each
     cache: dict[str, Any] = field(default_factory=dict)  # solver factorisations
 
     @classmethod
@@ -430,8 +473,8 @@ class RigModel:
         """(T, C) AU + gaze values -> (T, 478, 3) canonical shapes (the full bilinear model)."""
         a = np.atleast_2d(np.asarray(a, dtype=np.float64))
         x = self.neutral[None] + np.einsum("tc,cvk->tvk", a, self.basis)
-        for i, j, f in self.interactions:
-            x += (a[:, i] * a[:, j])[:, None, None] * f
+        for it in self.interactions:
+            x += it.amount(a[:, it.i] * a[:, it.j])[:, None, None] * it.field
         xl = x.copy()
         for side, (op, _) in self.closure.items():
             c = self.closure_amount(a, side)
@@ -446,10 +489,11 @@ class RigModel:
         a = np.asarray(a, dtype=np.float64)
         j = self.basis.transpose(1, 2, 0).copy()  # (478, 3, C)
         xl = self.neutral + np.einsum("c,cvk->vk", a, self.basis)
-        for i, k, f in self.interactions:
-            j[:, :, i] += a[k] * f
-            j[:, :, k] += a[i] * f
-            xl += a[i] * a[k] * f
+        for it in self.interactions:
+            p = a[it.i] * a[it.j]
+            j[:, :, it.i] += it.slope(p) * a[it.j] * it.field
+            j[:, :, it.j] += it.slope(p) * a[it.i] * it.field
+            xl += it.amount(p) * it.field
         for side, (op, cols) in self.closure.items():
             c = float(np.clip(a[cols].sum(), 0.0, 1.0))
             if c > 0:
@@ -603,7 +647,8 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     b = np.r_[m, np.zeros(len(cols))]
     sol = lsq_linear(a_mat, b, bounds=(0.0, 1.0)).x
     pos = {c: k for k, c in enumerate(cols)}
-    bil = [(pos[i], pos[k], _mouth_measures(f)) for i, k, f in model.interactions if i in pos and k in pos]
+    bil = [(pos[it.i], pos[it.j], _mouth_measures(it.field), it) for it in model.interactions
+           if it.i in pos and it.j in pos]
     if bil and np.isfinite(sol).all():  # the bilinear terms among these AUs (AU12 x AU25), from the
         # linear solution; AUs that it left off stay off (else AU15 could cancel an AU12 whose
         # lip lift explains a jaw drop: a wide-open mouth read as 12+15+25+26)
@@ -612,32 +657,34 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     return {c: float(v) for c, v in zip(NEUTRALISE_AUS, sol)}
 
 
-def _own_bilinear(a_mat: np.ndarray, b: np.ndarray, bil: list[tuple[int, int, np.ndarray]],
+def _own_bilinear(a_mat: np.ndarray, b: np.ndarray, bil: list[tuple[int, int, np.ndarray, Interaction]],
                   a0: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Bounded least squares ``a_mat a + sum a_i a_k m_ik ~ b`` over [0, 1] in the ``active``
-    columns (indices), the others 0 (``a_mat``: the measures' rows first, then the ridge rows),
-    from ``a0``: a trust-region fit with the exact Jacobian."""
+    """Bounded least squares ``a_mat a + sum h_ik(a_i a_k) m_ik ~ b`` over [0, 1] in the ``active``
+    columns (indices), the others 0 (``a_mat``: the measures' rows first, then the ridge rows;
+    ``bil``: (i, k, measures m_ik, the Interaction giving h_ik)), from ``a0``: a trust-region fit
+    with the exact Jacobian."""
     from scipy.optimize import least_squares
 
     out = np.zeros_like(a0)
     if not len(active):
         return out
     pos = {int(c): k for k, c in enumerate(active)}
-    terms = [(pos[i], pos[k], mik) for i, k, mik in bil if i in pos and k in pos]  # others are 0
+    terms = [(pos[i], pos[k], mik, it) for i, k, mik, it in bil if i in pos and k in pos]  # others are 0
     sub = a_mat[:, active]
     n_m = len(bil[0][2])
 
     def resid(a: np.ndarray) -> np.ndarray:
         r = sub @ a - b
-        for i, k, mik in terms:
-            r[:n_m] += a[i] * a[k] * mik
+        for i, k, mik, it in terms:
+            r[:n_m] += it.amount(a[i] * a[k]) * mik
         return r
 
     def jac(a: np.ndarray) -> np.ndarray:
         jm = sub.copy()
-        for i, k, mik in terms:
-            jm[:n_m, i] += a[k] * mik
-            jm[:n_m, k] += a[i] * mik
+        for i, k, mik, it in terms:
+            dh = it.slope(a[i] * a[k])
+            jm[:n_m, i] += dh * a[k] * mik
+            jm[:n_m, k] += dh * a[i] * mik
         return jm
 
     out[active] = least_squares(resid, np.clip(a0[active], 0.0, 1.0), jac=jac, bounds=(0.0, 1.0), xtol=1e-10).x

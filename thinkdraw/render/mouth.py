@@ -77,6 +77,7 @@ class MouthStyle:
     lower_height: float = 0.13  # visible crown height of the lower incisors
     upper_drop: float = 0.035  # upper incisal edge below the resting lips' contact line
     lower_show: float = 0.06  # lower incisal edge above the resting lips' contact line (moves with the jaw)
+    overbite: float = 0.03  # least vertical overlap of the rows without a jaw drop (normal overbite: 2-3 mm)
 
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -402,7 +403,8 @@ def render_mouth(
     inner_upper, inner_lower: (11, 2) target inner lip chains (pixels, corner to corner).
     head: the head's rigid motion source -> target. upper_anchor_src: (2,) source point on the
     lips' contact line at rest (the upper incisal edge hangs just below it). jaw_shift: (2,) target
-    displacement of the chin beyond the rigid motion (carries lower teeth and tongue).
+    displacement of the chin from its resting place beyond the rigid motion (carries lower teeth
+    and tongue).
     ipd: source interpupillary distance (pixels; the true one on a turned face, not its projection).
     strength: 0..1 global opacity. sin_yaw: sine of the head's yaw in the target (> 0 when the
     image-right half of the face turns away from the camera): the arch is seen turned (see _arch).
@@ -426,12 +428,17 @@ def render_mouth(
     Rt = head.R
     hx, hy = _frame(px, py, anchor, Rt, k)
     # lower incisal edge: carried by the jaw, but kept 0.03-0.09 IPD above the lower lip's inner
-    # edge (the lower lip covers most of the lower teeth unless pulled down)
+    # edge (the lower lip covers most of the lower teeth unless pulled down), and never lower than
+    # the jaw lets it: without a jaw drop the rows overlap by the overbite, parted teeth being a
+    # jaw drop (FACS codes them AU26). A lower lip pulled down (AU16) bares the lower teeth;
+    # following the lip, they dropped 0.14 IPD and left a dark band (on grace_hopper a dashed
+    # sliver under the upper lateral incisors and canines, shorter than the centrals)
     down = Rt[:, 1]
     mid = len(inner_lower) // 2
     lip_v = float((inner_lower[mid] - anchor) @ down) / k
     jaw_v = float(jaw_shift @ down) / k
     edge_v = float(np.clip(jaw_v - style.lower_show, lip_v - 0.09, lip_v - 0.03))
+    edge_v = min(edge_v, jaw_v + style.upper_drop - style.overbite)
     lx, ly = _frame(px, py, anchor + jaw_shift + (edge_v - jaw_v) * k * down, Rt, k)
     open_ipd = float(np.linalg.norm(inner_lower[mid] - inner_upper[mid])) / k
 

@@ -158,6 +158,19 @@ def _landmarks_of(portrait: Any) -> np.ndarray:
     return lm[:, :2]
 
 
+def _neutral_landmarks(landmarks: np.ndarray) -> np.ndarray | None:
+    """The portrait's (478, 3) landmarks with its own AUs removed (the rig's own-AU estimate,
+    :mod:`thinkdraw.face.rig`), pixels; None for landmarks without depth, or too degenerate to fit
+    a head pose to (e.g. all in one point)."""
+    if landmarks.shape != (M.N_LANDMARKS, 3):
+        return None
+    from thinkdraw.face.rig import Rig
+
+    with np.errstate(all="ignore"):  # a degenerate fit gives NaN, answered here
+        neutral = Rig(landmarks=landmarks).neutral_landmarks
+    return neutral if np.isfinite(neutral).all() else None
+
+
 def _ladder(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
     """Triangles closing the opening between two chains with shared end points (corners)."""
     tris = []
@@ -234,8 +247,9 @@ class Renderer:
         self.landmarks3 = raw.copy() if raw.shape[1] > 2 else None  # (478, 3) for head-pose-free measures
         self.depth = None if self.landmarks3 is None else self.landmarks3[:, 2]  # (478,) z, smaller = nearer (paint_order)
         self._build_mesh()
-        self._build_appearance()
-        lift = self._own_smile_lift(raw)
+        neutral = _neutral_landmarks(raw)
+        self._build_appearance(neutral)
+        lift = self._own_smile_lift(neutral)
         self.own_smile = max(lift, 0.0)
         # the nasolabial folds deepen from the higher of the photo's and the neutralised face's lip
         # corners: a photo with its mouth open wide has them low, and closing it is no smile
@@ -344,7 +358,7 @@ class Renderer:
         i = int(np.argmax(ok))
         return i, np.array([l0[i], l1[i], l2[i]])
 
-    def _build_appearance(self) -> None:
+    def _build_appearance(self, neutral: np.ndarray | None) -> None:
         lm = self.landmarks
         img = self.image
         self.ipd = float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
@@ -360,7 +374,12 @@ class Renderer:
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
             log.info("monochrome portrait: the mouth interior, lip line and creases are drawn in its tone")
-        self.upper_anchor = (lm[13] + lm[14]) / 2.0
+        # the upper teeth hang from the lips' contact line at rest: the neutralised face's, since a
+        # photo's open mouth has its upper lip raised and its jaw dropped (obama2_0's laugh: the
+        # middle of its opening lies 0.14 IPD below, and a laugh showed a tall band of gum)
+        rest = lm if neutral is None else neutral
+        self.upper_anchor = (rest[13, :2] + rest[14, :2]) / 2.0
+        self.rest_chin = rest[M.CHIN, :2]  # the jaw's opening is measured from here
         # the photo's yaw: its IPD is foreshortened by cos(yaw); the mouth interior is sized on the true one
         self.src_sin_yaw = sin_yaw(self.landmarks3) if self.landmarks3 is not None else 0.0
         self.ipd_true = self.ipd / float(np.sqrt(1.0 - min(self.src_sin_yaw ** 2, 0.5)))
@@ -698,7 +717,7 @@ class Renderer:
         strength = self.mouth_strength(t, head)
         if strength <= 0:
             return
-        jaw = t[M.CHIN] - head.apply(self.landmarks[M.CHIN][None])[0]
+        jaw = t[M.CHIN] - head.apply(self.rest_chin[None])[0]
         # the arch is seen under the target's yaw; 2D targets keep the photo's
         yaw = sin_yaw(landmarks) if landmarks.shape[1] > 2 else self.src_sin_yaw
         MO.render_mouth(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], head, self.upper_anchor,
@@ -832,19 +851,13 @@ class Renderer:
         cur = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(cur * (1 - a) + warped[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
 
-    def _own_smile_lift(self, landmarks: np.ndarray) -> float:
+    def _own_smile_lift(self, neutral: np.ndarray | None) -> float:
         """How far (IPDs) the photo's own smile lifts its lip corners: its corner lift minus that of
-        the neutralised face (the rig's own-AU estimate, :mod:`thinkdraw.face.rig`), from the
-        portrait's (478, 3) landmarks; negative where the photo's corners sit lower than the
-        neutralised face's (a mouth open wide). Landmarks without depth, or too degenerate to fit a
-        head pose to (e.g. all in one point), cannot be neutralised: no limit (inf)."""
-        if landmarks.shape != (M.N_LANDMARKS, 3):
+        the ``neutral``ised face (:func:`_neutral_landmarks`); negative where the photo's corners sit
+        lower than the neutralised face's (a mouth open wide). No neutral face: no limit (inf)."""
+        if neutral is None:
             return float("inf")
-        from thinkdraw.face.rig import Rig
-
-        with np.errstate(all="ignore"):  # a degenerate fit gives NaN, answered below
-            neutral = Rig(landmarks=landmarks).neutral_landmarks
-            lift = self.src_lift - self._corner_lift(neutral, Similarity.identity())
+        lift = self.src_lift - self._corner_lift(neutral, Similarity.identity())
         return lift if np.isfinite(lift) else float("inf")
 
     def smile_removed(self, landmarks: np.ndarray, head: Similarity | None = None) -> float:
