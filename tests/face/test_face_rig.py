@@ -8,7 +8,7 @@ import pytest
 from thinkdraw.errors import InputError
 from thinkdraw.face import geometry, mesh
 from thinkdraw.face.canonical import canonical_neutral
-from thinkdraw.face.rig import Rig, _mouth_width, authored_rig, estimate_own_aus, rig_spec
+from thinkdraw.face.rig import Rig, _mouth_width, authored_rig, estimate_own_aus, own_displacement, rig_spec
 from thinkdraw.motion import au_channels, rig_channels
 from thinkdraw.render.raster import signed_area
 
@@ -424,8 +424,7 @@ def test_neutralising_a_closed_smile_keeps_the_mouth_width(canon_rig):
     n = closed.model.neutral
     assert _mouth_width(n) == pytest.approx(rest_w, abs=0.01)  # was 0.07 narrower
     assert n[[61, 291], 1].max() - 0.5 * (n[13, 1] + n[14, 1]) < 0.01  # corners down
-    full = _mouth_width(closed.model_raw.neutral - sum(
-        v * closed.model_raw.basis[closed.model_raw.columns.index(c)] for c, v in closed.own_aus.items()))
+    full = _mouth_width(closed.model_raw.neutral - own_displacement(closed.model_raw, closed.own_aus)[1])
     assert full < rest_w - 0.05  # what removing the whole AU12 field would give
     parted = Rig.from_landmarks(_closed_smile(canon_rig, 0.5, 1.0))
     assert parted.model_raw.neutral[13, 1] - parted.model_raw.neutral[14, 1] > 0.1  # lips apart

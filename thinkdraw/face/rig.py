@@ -491,8 +491,9 @@ class RigModel:
         xl = self.neutral + np.einsum("c,cvk->vk", a, self.basis)
         for it in self.interactions:
             p = a[it.i] * a[it.j]
-            j[:, :, it.i] += it.slope(p) * a[it.j] * it.field
-            j[:, :, it.j] += it.slope(p) * a[it.i] * it.field
+            dh = it.slope(p)
+            j[:, :, it.i] += dh * a[it.j] * it.field
+            j[:, :, it.j] += dh * a[it.i] * it.field
             xl += it.amount(p) * it.field
         for side, (op, cols) in self.closure.items():
             c = float(np.clip(a[cols].sum(), 0.0, 1.0))
