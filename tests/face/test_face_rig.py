@@ -282,6 +282,43 @@ def test_open_smile_lift_saturates_at_the_gum_line(canon_rig):
     np.testing.assert_allclose(it.slope(p[1:-1]), (it.amount(p[1:-1] + h) - it.amount(p[1:-1] - h)) / (2 * h), rtol=1e-5)
 
 
+def test_upper_lip_stops_just_above_the_gum_line(canon_rig):
+    """AU10 on a full open smile: the three AUs' lifts add up to 0.10-0.14 IOD past the gum line (a
+    tall band of gum); the lip stops softly UPPER_LIP_OVER_GUM above it and its red keeps most of
+    its rest height. The stop's gum line is the one the renderer draws its teeth to."""
+    from thinkdraw.face import rig as R
+    from thinkdraw.render import mouth as M
+
+    style = M.MouthStyle(*(np.zeros(3),) * 4)
+    assert R.GUM_LINE == pytest.approx((style.upper_height - style.upper_drop, M.GUM_ARC))
+    full = {"AU10": 1.0, "AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0}
+    n = canonical_neutral()
+    ids = list(R.UPPER_LIP_STOP_COLUMNS)
+    inner = [c[0] for c in ids]
+    contact = 0.5 * (n[13] + n[14])
+    gum = contact[1] + R.GUM_LINE[0] + R.GUM_LINE[1] * (n[inner, 0] - contact[0]) ** 2 - n[inner, 1]
+    free = -_iod_units(canon_rig, full)[inner, 1]  # y down in pixels: lift = -dy
+    assert free.max() < gum.max() + R.UPPER_LIP_OVER_GUM + 1e-6 and np.all(free - gum < R.UPPER_LIP_OVER_GUM)
+    assert np.max(free - gum) > 0.0  # some gum does show under a full upper-lip raiser
+    model = canon_rig.model
+
+    def unstopped(params) -> np.ndarray:  # (478, 3) canonical shape before the stops, y up
+        a = np.zeros((1, model.n_columns))
+        for c, v in params.items():
+            a[0, model.columns.index(c)] = v
+        return model.shape(a, clamp=False)
+
+    assert np.max(unstopped(full)[0, inner, 1] - model.neutral[inner, 1] - gum) > 0.08  # 0.1 past it
+    # the red of the lip (inner edge -> outer border, midline) keeps over half its rest height
+    d = _iod_units(canon_rig, full)
+    red = (n[0, 1] - n[13, 1]) - (d[0, 1] - d[13, 1])  # y down: the border's dy minus the edge's
+    assert red > 0.5 * (n[0, 1] - n[13, 1])
+    # below the knee nothing changes: AU10 alone (no smile) lifts the middle of the lip as authored
+    raw = unstopped({"AU10": 1.0})
+    stopped = R.limit_upper_lip(raw, model.neutral)
+    np.testing.assert_allclose(stopped[0, [13, 82, 312], 1], raw[0, [13, 82, 312], 1], atol=1e-4)
+
+
 def test_interaction_on_split_channels_pairs_each_side():
     ar = authored_rig()
     col = {c: i for i, c in enumerate(ar.columns)}
@@ -589,6 +626,31 @@ def test_a_raised_upper_lip_stays_below_the_nose(canon_rig, grace_portrait):
         for upper, lower in ((2, 164), (164, 0), (97, 167), (167, 37), (206, 92), (92, 40)):
             gap = snarl[upper, 1] - snarl[lower, 1]
             assert gap >= ABOVE_LIP_MIN_GAP * (canon[upper, 1] - canon[lower, 1]) - 1e-9, (upper, lower, gap)
+
+
+UNDER_LIP_TRIANGLES = ((43, 91, 106), (91, 106, 182), (273, 321, 335), (321, 335, 406))
+"""Skin triangles under the lateral lower lip (MediaPipe ids), person's right then left."""
+
+
+def test_skin_under_the_lower_lip_stays_below_it_beside_the_corners(canon_rig, grace_portrait):
+    """rig.clamp_shape (_chin_columns): a smile's lift raises the skin under the lower lip's lateral
+    end (106) more than the lip's border (91); on grace_hopper's thin lips 12+25 put 106 0.065 IOD
+    above 91, a fold. Every skin neighbour within 45 degrees below a lip vertex now stays below it,
+    and where two columns meet on one vertex the tighter bound holds."""
+    from thinkdraw.face.rig import CHIN_MIN_GAP, clamp_shape
+
+    for rig in (canon_rig, Rig(grace_portrait)):
+        rest = rig.forward_canonical({})[0]
+        for params in ({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0}, {"AU10": 1.0, "AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0}):
+            smile = rig.forward_canonical(params)[0]
+            for tri in UNDER_LIP_TRIANGLES:
+                assert _signed_area(smile, tri) * np.sign(_signed_area(rest, tri)) > 0.0, (params, tri)
+    canon = canonical_neutral()
+    x = canon.copy()
+    x[91, 1] -= 0.3  # the lip's border pulled far down: 182 sits under 91 and under 181
+    out = clamp_shape(x[None])[0]
+    assert out[182, 1] <= out[91, 1] - CHIN_MIN_GAP * (canon[91, 1] - canon[182, 1]) + 1e-9
+    assert out[106, 1] <= out[91, 1] - CHIN_MIN_GAP * (canon[91, 1] - canon[106, 1]) + 1e-9
 
 
 # Outer upper lip from each corner toward the midline (MediaPipe ids), person's right then left.

@@ -276,6 +276,13 @@ class AuthoredRig:
     interactions: tuple["Interaction", ...] = ()
 
 
+def soft_limit(p: np.ndarray, knee: np.ndarray | float, limit: np.ndarray | float) -> np.ndarray:
+    """p up to ``knee``, then knee + (limit - knee) tanh((p - knee) / (limit - knee)): slope 1 at
+    the knee, never reaching ``limit`` (knee < limit; arrays broadcast)."""
+    span = np.asarray(limit) - np.asarray(knee)
+    return np.where(p <= knee, p, knee + span * np.tanh((p - knee) / span))
+
+
 @dataclass(frozen=True)
 class Interaction:
     """Two AU columns acting together: shape += h(a_i a_j) * field.  h(p) = p, or with
@@ -292,8 +299,7 @@ class Interaction:
         """h(p) for products p = a_i a_j (any shape)."""
         if self.saturate is None:
             return p
-        k, lim = self.saturate
-        return np.where(p <= k, p, k + (lim - k) * np.tanh((p - k) / (lim - k)))
+        return soft_limit(p, *self.saturate)
 
     def slope(self, p: np.ndarray) -> np.ndarray:
         """dh/dp at p."""
@@ -470,7 +476,8 @@ class RigModel:
         return np.clip(a[:, self.closure[side][1]].sum(1), 0.0, 1.0)
 
     def shape(self, a: np.ndarray, clamp: bool = True) -> np.ndarray:
-        """(T, C) AU + gaze values -> (T, 478, 3) canonical shapes (the full bilinear model)."""
+        """(T, C) AU + gaze values -> (T, 478, 3) canonical shapes (the full bilinear model);
+        ``clamp``: with the physical stops (:func:`limit_upper_lip`, :func:`clamp_shape`)."""
         a = np.atleast_2d(np.asarray(a, dtype=np.float64))
         x = self.neutral[None] + np.einsum("tc,cvk->tvk", a, self.basis)
         for it in self.interactions:
@@ -482,7 +489,7 @@ class RigModel:
                 continue
             mx = _apply_op(op, xl)
             x += c[:, None, None] * mx
-        return clamp_shape(x) if clamp else x
+        return clamp_shape(limit_upper_lip(x, self.neutral)) if clamp else x
 
     def jacobian(self, a: np.ndarray) -> np.ndarray:
         """(C,) -> (478, 3, C) derivative of :meth:`shape` (without the clamp)."""
@@ -523,19 +530,32 @@ over it (a fold renders as a hard seam)."""
 @functools.lru_cache(maxsize=None)
 def _chin_columns() -> tuple[np.ndarray, np.ndarray]:
     """Vertex columns running down from the outer lower lip: (K, 4) vertex ids (lip, then three
-    rows of skin toward the chin, each the mesh neighbour most nearly straight below) and (K, 3)
-    minimum vertical gaps (IOD), CHIN_MIN_GAP of the canonical spacing."""
+    rows of skin toward the chin) and (K, 3) minimum vertical gaps (IOD), CHIN_MIN_GAP of the
+    canonical spacing. From each lip vertex one column starts through every skin neighbour below it
+    (within 45 degrees of straight down; beside the corners a smile's lift raises the skin under the lip's lateral end more than the
+    lip: grace_hopper's 12+25 put 106 above 91), then goes on by the neighbour most nearly
+    straight below."""
     canon = canonical_neutral()
     g = _graph()  # the mesh's edge graph (CSR): neighbours of i are indices[indptr[i]:indptr[i + 1]]
+    lips = set(mesh.LIPS_OUTER) | set(mesh.LIPS_INNER)
+
+    def below(cur: int) -> list[int]:
+        nbrs = g.indices[g.indptr[cur] : g.indptr[cur + 1]]
+        return [int(n) for n in nbrs if canon[n, 1] < canon[cur, 1] - 1e-3 and int(n) not in lips]
+
+    def steepness(cur: int, n: int) -> float:  # run over drop: < 1 within 45 degrees of straight down
+        return abs(canon[n, 0] - canon[cur, 0]) / (canon[cur, 1] - canon[n, 1])
+
+    def straightest(cur: int) -> int:
+        return min(below(cur), key=lambda n: steepness(cur, n))
+
     cols = []
     for v in mesh.LIPS_OUTER_LOWER[1:-1]:
-        col = [v]
-        for _ in range(3):
-            cur = col[-1]
-            nbrs = g.indices[g.indptr[cur] : g.indptr[cur + 1]]
-            below = [int(n) for n in nbrs if canon[n, 1] < canon[cur, 1] - 1e-3]
-            col.append(min(below, key=lambda n: abs(canon[n, 0] - canon[cur, 0]) / (canon[cur, 1] - canon[n, 1])))
-        cols.append(col)
+        for first in sorted({straightest(v)} | {n for n in below(v) if steepness(v, n) < 1.0}):
+            col = [v, first]
+            for _ in range(2):
+                col.append(straightest(col[-1]))
+            cols.append(col)
     ids = np.array(cols, dtype=np.int64)
     gaps = CHIN_MIN_GAP * (canon[ids[:, :-1], 1] - canon[ids[:, 1:], 1])
     return ids, gaps
@@ -563,12 +583,13 @@ def _lip_columns(upper: bool) -> tuple[np.ndarray, np.ndarray]:
 def _push_columns(x: np.ndarray, ids: np.ndarray, gaps: np.ndarray, up: bool) -> None:
     """In place on (T, 478, 3), y up: each column vertex stays at least its gap beyond the one
     before it, outward from the first (so a pushed row pushes the next)."""
+    y = x[..., 1].T  # (478, T) view: ufunc.at keeps the tightest bound where columns share a vertex
     for k in range(ids.shape[1] - 1):
-        prev = x[:, ids[:, k], 1]
+        prev = y[ids[:, k]]
         if up:
-            x[:, ids[:, k + 1], 1] = np.maximum(x[:, ids[:, k + 1], 1], prev + gaps[:, k])
+            np.maximum.at(y, ids[:, k + 1], prev + gaps[:, k, None])
         else:
-            x[:, ids[:, k + 1], 1] = np.minimum(x[:, ids[:, k + 1], 1], prev - gaps[:, k])
+            np.minimum.at(y, ids[:, k + 1], prev - gaps[:, k, None])
 
 
 ABOVE_LIP_MIN_GAP = 0.3
@@ -593,6 +614,52 @@ def _above_lip_columns() -> tuple[np.ndarray, np.ndarray]:
     ids = np.hstack([skin, lip[:, ::-1]])
     skin_gaps = ABOVE_LIP_MIN_GAP * np.abs(np.diff(canonical_neutral()[ids[:, :3], 1], axis=1))
     return ids, np.hstack([skin_gaps, lip_gaps[:, ::-1]])
+
+
+GUM_LINE = (0.135, 0.18)
+"""The upper teeth's gum line, IOD above the resting lips' contact line: (height at the midline,
+rise per squared IOD sideways), i.e. 0.135 + 0.18 x^2 (the gingival zeniths' smile arc). The
+midline height is the visible crown of the upper central incisor (~10.5 mm) less the ~2 mm it shows
+below the resting upper lip (Vig & Brundo, "The kinetics of anterior tooth display", J. Prosthet.
+Dent. 39(5), 1978), over an IOD of ~63 mm. render/mouth.py draws its teeth to the same line
+(MouthStyle.upper_height - upper_drop, 0.18 lateral^2); a test keeps the two equal."""
+UPPER_LIP_OVER_GUM = 0.03
+"""How far (IOD, ~1.3 mm) above the gum line the inner upper lip can rise. At a maximal smile
+about 70 % of people show the crowns and only the papillae, 10 % a band of gum (Tjan, Miller & The,
+"Some esthetic factors in a smile", J. Prosthet. Dent. 51(1), 1984): a strong upper-lip raiser
+(AU10) on a broad open smile (12+25) bares a sliver of gum, not the 0.10-0.14 IOD the three AUs'
+lifts add up to."""
+UPPER_LIP_SOFT = 0.05
+"""Width (IOD) of the soft stop: the lift is exact up to this far below its limit (soft_limit)."""
+UPPER_LIP_STOP_COLUMNS = UPPER_LIP_COLUMNS + ((191, 183, 184, 185), (415, 407, 408, 409))
+"""The upper lip's columns, inner edge -> outer border (:data:`UPPER_LIP_COLUMNS` and, beside the
+corners, the two that run sideways; MediaPipe face mesh): the inner edge stops, the rest follows."""
+UPPER_LIP_STOP_CARRY = 0.6
+"""Fraction of the inner edge's stop the lip's outer border takes (the rings between: linearly): the
+stopped lip everts a little, its red thickening from the squeezed height it had at full lift."""
+
+
+def limit_upper_lip(x: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """(T, 478, 3) canonical shapes on ``neutral`` (478, 3), y up -> the same with the inner upper
+    lip's lift above its place on ``neutral`` softly stopped :data:`UPPER_LIP_OVER_GUM` above the
+    gum line (:data:`GUM_LINE`, from ``neutral``'s contact line, :func:`soft_limit` over
+    :data:`UPPER_LIP_SOFT`). The lip's other rings come down with it (:data:`UPPER_LIP_STOP_CARRY`).
+    Lifts at or below 0 are kept exactly (a ``neutral`` with parted lips: :meth:`Rig.forward` with
+    ``relative=False``)."""
+    cols = np.array(UPPER_LIP_STOP_COLUMNS, dtype=np.int64)
+    ids = cols[:, 0]
+    rest = neutral[ids, 1]
+    contact = 0.5 * (neutral[13] + neutral[14])
+    top = contact[1] + GUM_LINE[0] + GUM_LINE[1] * (neutral[ids, 0] - contact[0]) ** 2 + UPPER_LIP_OVER_GUM
+    knee = np.maximum(top - rest - UPPER_LIP_SOFT, 0.0)
+    lift = x[:, ids, 1] - rest
+    stop = lift - soft_limit(lift, knee, knee + UPPER_LIP_SOFT)  # (T, K) >= 0
+    if not np.any(stop > 0):
+        return x
+    carry = np.linspace(1.0, UPPER_LIP_STOP_CARRY, cols.shape[1])
+    x = x.copy()
+    x[:, cols, 1] -= stop[:, :, None] * carry
+    return x
 
 
 def clamp_shape(x: np.ndarray) -> np.ndarray:

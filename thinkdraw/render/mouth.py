@@ -39,6 +39,9 @@ _UPPER_PAPILLA = np.array([0.036, 0.036, 0.034, 0.032, 0.03, 0.028, 0.025, 0.025
 _LOWER_SHORT = np.array([0.0, 0.0, 0.0, 0.004, 0.006, 0.008, 0.01, 0.01], dtype=np.float32)
 _LOWER_CUSP = np.array([0.0, 0.0, 0.008, 0.005, 0.005, 0.003, 0.003, 0.003], dtype=np.float32)
 _LOWER_PAPILLA = np.array([0.028, 0.028, 0.028, 0.026, 0.024, 0.022, 0.02, 0.02, 0.02], dtype=np.float32)
+GUM_ARC = 0.18
+"""The upper gum line rises this much times lateral^2 (IPD) toward the canines: the gingival zeniths'
+smile arc. face/rig.py's GUM_LINE (how far a raised upper lip can rise) uses the same line."""
 _LOWER_GUM = 0.06
 """Depth of lower gum drawn below the lower crowns (IPD); seen only when the lower lip is pulled down."""
 _CORRIDOR = 0.8
@@ -328,7 +331,7 @@ def _gum(col: np.ndarray, style: MouthStyle, past_margin: np.ndarray, past_zenit
 def _upper_teeth(style: MouthStyle, hx: np.ndarray, hy: np.ndarray, k: float, sin_yaw: float) -> _Layer:
     """Upper teeth and gum in the skull frame (IPD, origin on the resting lips' contact line)."""
     arch = _arch(hx, sin_yaw)
-    gum_line = style.upper_drop - 0.18 * arch.lateral ** 2 - style.upper_height  # gingival zeniths (smile arc)
+    gum_line = style.upper_drop - GUM_ARC * arch.lateral ** 2 - style.upper_height  # gingival zeniths (smile arc)
     # the incisal profile only shortens a crown: the common edge bounds the pixels worth shading
     reach = np.minimum(gum_line + style.upper_height - hy, arch.inside)
     sel = np.flatnonzero(reach * k > -0.5)
