@@ -135,6 +135,30 @@ def test_upper_teeth_hang_from_the_resting_contact_line_of_an_open_mouthed_photo
     np.testing.assert_allclose(flat.upper_anchor, (portrait.landmarks[13, :2] + portrait.landmarks[14, :2]) / 2)
 
 
+def test_lips_parted_less_than_an_open_mouthed_photo_show_teeth(astronaut):
+    """A photo that laughs, a target whose lips part only a little (AU25 0.6 on the neutralised
+    face): the lips-only plate covers the photo's own interior, and the target's small parting
+    shows the synthetic teeth, not the plate's lip colour (obama2_0's AU25 0.4 rendered shut)."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait = astronaut
+    laughing = Rig(portrait).forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0, "AU26": 0.7})[0]
+    photo = img.copy()  # the laughing photo: red lips around a dark mouth with no teeth of its own
+    py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+    lips, _, _, _ = between_chains_alpha(laughing[list(M.LIPS_OUTER_UPPER), :2], laughing[list(M.LIPS_OUTER_LOWER), :2], px, py)
+    photo[lips > 0.5] = (180, 60, 70)
+    photo[_inner_lip_mask(laughing, img.shape)] = (60, 20, 25)
+    r = Renderer(photo, laughing)
+    target = Rig(landmarks=laughing).forward({"AU25": 0.6})[0]
+    assert r._opening(target) < 0.25 * r.src_open  # the plate takes over (closing > 0.5)
+    out = r.render(target)
+    inside = out[_inner_lip_mask(target, out.shape)].astype(float)
+    assert len(inside) > 30
+    lum, sat = inside.mean(1), inside.max(1) - inside.min(1)
+    assert ((lum > 140) & (sat < 70)).mean() > 0.3  # off-white teeth between the lips
+
+
 def test_closed_eyes_show_no_iris(renderer, astronaut):
     img, lm = astronaut[0], _lm(astronaut)
     out = renderer.render(close_eyes(lm))

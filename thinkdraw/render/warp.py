@@ -677,7 +677,7 @@ class Renderer:
                 self._antialias_lip_seam(out, t, closing)
                 MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip,
                                     self.ipd * head.scale, closing)
-            self._draw_mouth(out, lm, head)
+            self._draw_mouth(out, lm, head, closing)
         if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
             WR.draw_furrows(out, t, ipd, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
@@ -707,14 +707,20 @@ class Renderer:
             out[i] = self.render(lm[i])
         return out
 
-    def mouth_strength(self, t: np.ndarray, head: Similarity) -> float:
-        """Opacity of the synthetic interior: 0 until the lips part beyond the portrait's opening."""
-        extra = self._opening(t) - self.src_open * head.scale - self.config.mouth_open_px
-        return float(np.clip(extra / max(self.config.mouth_ramp_ipd * self.ipd * head.scale, 1e-6), 0.0, 1.0))
+    def mouth_strength(self, t: np.ndarray, head: Similarity, closing: float = 0.0) -> float:
+        """Opacity of the synthetic interior: 0 until the lips part beyond the portrait's opening.
+        Where the lips-only plate covers the portrait's own interior (``closing``, from
+        :meth:`_close_mouth`), the target's own parting is drawn as on a closed-mouthed portrait,
+        fully from half way into the plate (a laughing photo's AU25 0.4 parted the lips 6 px and
+        showed them shut: the plate's lip colour filled the gap)."""
+        ramp = max(self.config.mouth_ramp_ipd * self.ipd * head.scale, 1e-6)
+        opening = self._opening(t) - self.config.mouth_open_px
+        beyond = (opening - self.src_open * head.scale) / ramp
+        return float(np.clip(max(beyond, min(2.0 * closing, 1.0) * min(opening / ramp, 1.0)), 0.0, 1.0))
 
-    def _draw_mouth(self, out: np.ndarray, landmarks: np.ndarray, head: Similarity) -> None:
+    def _draw_mouth(self, out: np.ndarray, landmarks: np.ndarray, head: Similarity, closing: float = 0.0) -> None:
         t = landmarks[:, :2]
-        strength = self.mouth_strength(t, head)
+        strength = self.mouth_strength(t, head, closing)
         if strength <= 0:
             return
         jaw = t[M.CHIN] - head.apply(self.rest_chin[None])[0]
