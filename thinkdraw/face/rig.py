@@ -531,10 +531,10 @@ over it (a fold renders as a hard seam)."""
 def _chin_columns() -> tuple[np.ndarray, np.ndarray]:
     """Vertex columns running down from the outer lower lip: (K, 4) vertex ids (lip, then three
     rows of skin toward the chin) and (K, 3) minimum vertical gaps (IOD), CHIN_MIN_GAP of the
-    canonical spacing. From each lip vertex one column starts through every skin neighbour below it
-    (within 45 degrees of straight down; beside the corners a smile's lift raises the skin under the lip's lateral end more than the
-    lip: grace_hopper's 12+25 put 106 above 91), then goes on by the neighbour most nearly
-    straight below."""
+    canonical spacing. From each lip vertex one column starts through every skin neighbour within
+    45 degrees of straight below it (beside the corners a smile's lift raises the skin under the
+    lip's lateral end more than the lip: grace_hopper's 12+25 put 106 above 91), and through the
+    straightest one, then goes on by the neighbour most nearly straight below."""
     canon = canonical_neutral()
     g = _graph()  # the mesh's edge graph (CSR): neighbours of i are indices[indptr[i]:indptr[i + 1]]
     lips = set(mesh.LIPS_OUTER) | set(mesh.LIPS_INNER)
@@ -624,7 +624,7 @@ below the resting upper lip (Vig & Brundo, "The kinetics of anterior tooth displ
 Dent. 39(5), 1978), over an IOD of ~63 mm. render/mouth.py draws its teeth to the same line
 (MouthStyle.upper_height - upper_drop, 0.18 lateral^2); a test keeps the two equal."""
 UPPER_LIP_OVER_GUM = 0.03
-"""How far (IOD, ~1.3 mm) above the gum line the inner upper lip can rise. At a maximal smile
+"""How far (IOD, ~2 mm) above the gum line the inner upper lip can rise. At a maximal smile
 about 70 % of people show the crowns and only the papillae, 10 % a band of gum (Tjan, Miller & The,
 "Some esthetic factors in a smile", J. Prosthet. Dent. 51(1), 1984): a strong upper-lip raiser
 (AU10) on a broad open smile (12+25) bares a sliver of gum, not the 0.10-0.14 IOD the three AUs'
