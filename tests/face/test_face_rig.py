@@ -769,10 +769,6 @@ def test_lower_lip_never_folds_over_the_chin(grace_portrait, params):
     x = rig.forward(params)[0][:, :2]
     canon = canonical_neutral()[:, :2] * np.array([1.0, -1.0])  # pixel orientation (y down)
 
-    def signed_area(p, tri):
-        a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
-        return (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]
-
     chin_tris = np.array([(17, 18, 83), (17, 18, 313), (17, 83, 84), (17, 313, 314), (84, 83, 181), (314, 313, 405)])
     assert np.all(np.sign(signed_area(x, chin_tris)) == np.sign(signed_area(canon, chin_tris)))
     for lip, skin in ((17, 18), (84, 83), (314, 313), (18, 200)):

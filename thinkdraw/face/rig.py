@@ -6,7 +6,8 @@ For AU intensities ``a`` (K_au,) and gaze ``g`` (2,), the face shape is::
 
     X_lin = N + sum_k a_k B_k + g_h G_h + g_v G_v + sum_(i,j) h_ij(a_i a_j) F_ij   (interactions)
     X     = X_lin + sum_e c_e * (M_e @ X_lin),   c_e = clip(AU43 + AU45<side e>, 0, 1)
-    X     = clamp(X)   (upper lid never below its lower-lid partner; inner lips never cross)
+    X     = clamp(X)   (upper lid never below its lower-lid partner; inner lips never cross; the
+                        inner upper lip stops just above the gum line: limit_upper_lip)
 
 * ``N`` (478, 3): the portrait's own face, neutralised (see *neutralisation* below).
 * ``B_k``: per-channel displacement fields, computed at load time from the authored components
@@ -283,6 +284,12 @@ def soft_limit(p: np.ndarray, knee: np.ndarray | float, limit: np.ndarray | floa
     return np.where(p <= knee, p, knee + span * np.tanh((p - knee) / span))
 
 
+def soft_limit_slope(p: np.ndarray, knee: np.ndarray | float, limit: np.ndarray | float) -> np.ndarray:
+    """d soft_limit / dp at p: 1 up to ``knee``, then sech^2((p - knee) / (limit - knee))."""
+    span = np.asarray(limit) - np.asarray(knee)
+    return np.where(p <= knee, 1.0, 1.0 / np.cosh(np.maximum(p - knee, 0.0) / span) ** 2)
+
+
 @dataclass(frozen=True)
 class Interaction:
     """Two AU columns acting together: shape += h(a_i a_j) * field.  h(p) = p, or with
@@ -305,8 +312,7 @@ class Interaction:
         """dh/dp at p."""
         if self.saturate is None:
             return np.ones_like(p)
-        k, lim = self.saturate
-        return np.where(p <= k, 1.0, 1.0 / np.cosh(np.maximum(p - k, 0.0) / (lim - k)) ** 2)
+        return soft_limit_slope(p, *self.saturate)
 
 
 def _eye_rings(side: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
