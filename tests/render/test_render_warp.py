@@ -51,7 +51,7 @@ def test_background_still_under_expression(renderer, astronaut):
     Y, X = np.mgrid[0 : img.shape[0], 0 : img.shape[1]]
     neck = (Y > y1) & (X > x0) & (X < x1)
     assert not _changed(out, img)[far & ~neck].any()
-    ring = renderer.src[renderer.n_face :][renderer.on_ring]  # rest positions of the support rings
+    ring = renderer.src[renderer.sup0 :][renderer.on_ring]  # rest positions of the support rings
     below_chin = ring[np.abs(ring[:, 0] - lm[M.CHIN, 0]) < 0.25 * (x1 - x0)]
     torso = Y > below_chin[:, 1].max() + 1.0
     assert torso.sum() > 10_000 and not _changed(out, img)[torso].any()
@@ -274,7 +274,7 @@ def test_overlapping_face_triangles_are_painted_far_to_near(renderer, astronaut)
         assert sorted(order.tolist()) == list(range(len(renderer.tris)))
         n_outer = len(renderer.tris) - renderer.n_inner_tris
         assert (order[:n_outer] >= renderer.n_inner_tris).all()
-        z = (renderer.depth if depth is None else depth)[renderer.tris[order[n_outer:]]].mean(1)
+        z = renderer.mesh_depth(renderer.depth if depth is None else depth)[renderer.tris[order[n_outer:]]].mean(1)
         assert np.all(np.diff(z) <= 1e-9)
 
 
@@ -401,3 +401,61 @@ def test_open_smiles_do_not_fold_the_skin_around_the_lips(grace, params, limit):
     fo = foldover(portrait.landmarks, Renderer(img, portrait).target_vertices(lm)[0])
     assert fo.area < limit, (fo.area, fo.triangles)
     assert not any({0, 164} <= set(tri) or {39, 92} <= set(tri) or {40, 92} <= set(tri) for tri in fo.triangles)
+
+
+def test_lip_fringe_rows_cut_the_mesh_without_gaps_or_flips(renderer, astronaut):
+    """lip_fringe_split: the rows outside the lips add one vertex per lip-to-skin edge; on the
+    photo's own landmarks the cut triangles tile exactly what the face mesh did, none flipped, and no
+    edge is shared by more than two triangles (a vertex on one side of an edge only would crack it)."""
+    from thinkdraw.render.warp import LIP_FRINGE_KEEP, SUBLABIAL_ROW, SUPRALABIAL_ROW, lip_fringe_split
+
+    tris, rungs = lip_fringe_split()
+    k = len(rungs)
+    assert k >= len(SUBLABIAL_ROW) + len(SUPRALABIAL_ROW)
+    assert set(np.unique(tris[tris >= M.N_MESH]).tolist()) == set(range(M.N_MESH, M.N_MESH + k))
+    assert len(tris) == len(M.triangles()) + 2 * k  # each new vertex splits two triangles in two
+    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    assert np.unique(edges, axis=0, return_counts=True)[1].max() == 2
+    lm = _lm(astronaut)[: M.N_MESH, :2]
+    verts = np.concatenate([lm, lm[rungs[:, 0]] + LIP_FRINGE_KEEP * (lm[rungs[:, 1]] - lm[rungs[:, 0]])])
+    assert np.allclose(verts, renderer.src[: renderer.sup0])
+    old, new = signed_area(lm, M.triangles().astype(np.int64)), signed_area(verts, tris)
+    assert np.isclose(new.sum(), old.sum()) and np.isclose(np.abs(new).sum(), np.abs(old).sum())
+
+
+def test_the_fringe_under_a_raised_lower_lip_keeps_its_height(astronaut):
+    """A lower lip raised off the skin row under it (a toothy smile closed: the lip rises ~0.05 IOD,
+    vertex 18 stays) stretches the triangle row between them. The photo's dark fringe under the lip
+    keeps its height in pixels and the skin below takes the stretch; it stretched with the row
+    before, and read as a lower lip twice its height (single_face_0, multi_face_3 made sad)."""
+    import cv2
+    from matplotlib.path import Path
+
+    from thinkdraw.render.warp import SUBLABIAL_ROW, RenderConfig, Renderer
+
+    s = 3.0  # the astronaut's lip-to-groove edge is ~4 px: enlarged so a pixel count can tell
+    img = cv2.resize(astronaut[0], None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
+    lm = _lm(astronaut) * s
+    lip, row = list(M.LIPS_OUTER_LOWER[1:-1]), list(SUBLABIAL_ROW)
+    fringe = lm[lip, :2] + 0.3 * (lm[row, :2] - lm[lip, :2])
+    py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+    band, _, _, _ = between_chains_alpha(lm[lip, :2], fringe, px, py)
+    photo = img.copy()
+    photo[band > 0.5] = (40, 20, 20)
+    r = Renderer(photo, lm, RenderConfig(mouth=False, wrinkles=False, cheek_max=0.0))
+    target = lm.copy()
+    lower = Path(np.concatenate([lm[list(M.LIPS_OUTER_LOWER), :2], lm[list(M.LIPS_INNER_LOWER[::-1]), :2]]))
+    ids = np.flatnonzero(lower.contains_points(lm[: M.N_MESH, :2]))
+    ids = np.union1d(ids, lip + list(M.LIPS_INNER_LOWER[1:-1]))
+    rise = 0.8 * np.linalg.norm(lm[18, :2] - lm[17, :2])
+    target[ids, 1] -= rise
+
+    def height(im: np.ndarray, l: np.ndarray) -> float:
+        """Mean count of dark pixels per column over the lip's middle, from the lip down to 18."""
+        x0 = int(l[84, 0]) + 1
+        cols = im[int(l[17, 1]) - 2 : int(l[18, 1]) + 2, x0 : int(l[314, 0])].astype(float)
+        return float((cols.mean(2) < 60).sum(0).mean())
+
+    before, after = height(photo, lm), height(r.render(target), target)
+    assert before > 3.0
+    assert 0.75 * before < after < 1.25 * before, (before, after)  # 3.7 px: 3.8 now, 5.6 stretched with the row

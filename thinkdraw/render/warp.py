@@ -184,6 +184,65 @@ def _ladder(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
     return np.array(tris, dtype=np.int64)
 
 
+SUBLABIAL_ROW = (43, 106, 182, 83, 18, 313, 406, 335, 273)
+"""MediaPipe mesh vertices of the skin row under the lower lip's outer border (the upper edge of
+the labiomental groove), one triangle row from LIPS_OUTER_LOWER."""
+SUPRALABIAL_ROW = (186, 92, 165, 167, 164, 393, 391, 322, 410)
+"""The skin row above the upper lip's outer border, one triangle row from LIPS_OUTER_UPPER."""
+LIP_FRINGE_KEEP = 0.4
+"""Fraction of each edge from a lip's outer border to the skin row beside it, from the lip, that
+keeps its length in pixels (head scale applied) when the target stretches that edge: the lip's
+fringe of red past MediaPipe's border and the shadow under an everted lower lip. See
+:func:`lip_fringe_split`."""
+
+
+@functools.cache
+def lip_fringe_split() -> tuple[np.ndarray, np.ndarray]:
+    """The face mesh with one more row of vertices outside each lip: (F, 3) triangles and the
+    (K, 2) rungs (lip border vertex, skin-row vertex) that carry the new vertices, ids M.N_MESH + k.
+
+    Closing a toothy smile raises the lower lip ~0.05 IOD while the skin row under it (vertex 18)
+    stays: the triangle row between them stretches 1.5-2.3 times, and with it the photo's red fringe
+    and the dark shadow under the everted lip, read as a lower lip twice its height (single_face_0,
+    multi_face_3 made sad). The upper lip comes down the same way, and where MediaPipe put the
+    upper border on the teeth (a blurred grin, t1_4) its whole red lies in the skin row above,
+    stretched into a tall brown band. Each mesh edge from an inner vertex of a lip's outer chain to
+    its skin row gets a vertex LIP_FRINGE_KEEP of the way out; the renderer places it so that the
+    part next to the lip keeps its length and the skin beyond takes the stretch
+    (:meth:`Renderer.target_vertices`). Each triangle with such an edge is cut along the new
+    vertices (two cut edges: the corner between them, then the rest as two triangles; one: two
+    triangles), keeping its orientation, so no edge is split on one side only.
+    """
+    tris = M.triangles().astype(np.int64)
+    pairs = ((set(M.LIPS_OUTER_LOWER[1:-1]), set(SUBLABIAL_ROW)), (set(M.LIPS_OUTER_UPPER[1:-1]), set(SUPRALABIAL_ROW)))
+    edges = {tuple(sorted((int(t[i]), int(t[(i + 1) % 3])))) for t in tris for i in range(3)}
+    rungs = sorted((a, b) if a in lip else (b, a) for lip, row in pairs for a, b in edges
+                   if (a in lip and b in row) or (b in lip and a in row))
+    new_id = {frozenset(r): M.N_MESH + k for k, r in enumerate(rungs)}
+    out = []
+    for tri in tris:  # once per process, at build time: ~40 of the 852 triangles are cut
+        ring: list[int] = []
+        cut: list[int] = []
+        for i in range(3):
+            a, b = int(tri[i]), int(tri[(i + 1) % 3])
+            ring.append(a)
+            s = new_id.get(frozenset((a, b)))
+            if s is not None:
+                cut.append(len(ring))
+                ring.append(s)
+        if not cut:
+            out.append(tuple(tri))
+            continue
+        if len(cut) == 2:  # the vertex between the two cut points is cut off as its own triangle
+            i, j = cut
+            mid = j - 1 if j - i == 2 else (i - 1) % len(ring)
+            out.append((ring[mid - 1], ring[mid], ring[(mid + 1) % len(ring)]))
+            ring = ring[:mid] + ring[mid + 1:] if mid else ring[1:]
+        s = next(k for k, v in enumerate(ring) if v >= M.N_MESH)  # fan the rest from a cut point
+        out.extend((ring[s], ring[(s + k) % len(ring)], ring[(s + k + 1) % len(ring)]) for k in range(1, len(ring) - 1))
+    return np.array(out, dtype=np.int64), np.array(rungs, dtype=np.int64)
+
+
 def _fill_columns(image: np.ndarray, hole: np.ndarray, smooth_px: float) -> np.ndarray:
     """``image`` (h, w, 3) float32 with the pixels of ``hole`` (h, w bool) filled, column by column,
     by the linear blend of the nearest pixels above and below the hole (the upper lip's colour
@@ -305,14 +364,19 @@ class Renderer:
         frac = np.where(span > 1e-9, ((sang - so[prev]) % (2 * np.pi)) / np.maximum(span, 1e-9), 0.0)
         oval_ids = np.array(M.FACE_OVAL)[order]
         self.sup_i0, self.sup_i1, self.sup_f = oval_ids[prev], oval_ids[pos], np.clip(frac, 0, 1)
-        self.src = np.concatenate([face, support_pts]).astype(np.float64)
+        # the face's vertices, then those of the rows outside the lips (lip_fringe_split), then support
+        face_tris, self.rungs = lip_fringe_split()
+        ra, rb = face[self.rungs[:, 0]], face[self.rungs[:, 1]]
+        self.rung_len = np.hypot(*(rb - ra).T)  # (K,) px, the photo's lip-to-skin-row edges
+        self.sup0 = M.N_MESH + len(self.rungs)  # index of the first support point
+        self.src = np.concatenate([face, ra + LIP_FRINGE_KEEP * (rb - ra), support_pts]).astype(np.float64)
         # each support point's rest offset from the outline point in its direction (a distance and
         # an outward unit vector), kept by _keep_support_outside
         rest = support_pts - self._on_outline(face)
         self.sup_gap = np.hypot(rest[:, 0], rest[:, 1])
         self.sup_out = rest / np.maximum(self.sup_gap, 1e-9)[:, None]
         # outside the face: Delaunay of oval + support, keep triangles outside the oval polygon
-        ids = np.concatenate([np.array(M.FACE_OVAL), M.N_MESH + np.arange(len(support_pts))])
+        ids = np.concatenate([np.array(M.FACE_OVAL), self.sup0 + np.arange(len(support_pts))])
         dl = Delaunay(self.src[ids])
         outer = ids[dl.simplices]
         from matplotlib.path import Path
@@ -322,7 +386,7 @@ class Renderer:
         outer = outer[~inside]
         holes = [_ladder(M.LIPS_INNER_UPPER, M.LIPS_INNER_LOWER), _ladder(M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER),
                  _ladder(M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER)]
-        self.tris = np.concatenate([M.triangles().astype(np.int64), *holes, outer])
+        self.tris = np.concatenate([face_tris, *holes, outer])
         self.n_inner_tris = len(self.tris) - len(outer)  # face mesh + hole ladders come first
         self._outer_ids = np.arange(self.n_inner_tris, len(self.tris))
         _, _, rad, reach = _silhouette_reach(face)
@@ -520,22 +584,33 @@ class Renderer:
         rigid_o = np.zeros_like(src_o)
         gate = 0.0
         if not head.is_identity():
-            sup = self.src[self.n_face :]
+            sup = self.src[self.sup0 :]
             rigid_o = head.apply(src_o) - src_o
             # the outline's non-rigid motion reaches the support points only while the head really
             # moves (expressions alone never move the background), apart from the chin carry below
             gate = float(np.clip((np.abs(rigid_o).max() - 0.5) / 1.5, 0.0, 1.0))
             if gate > 0.0:
                 self._outline_to_silhouette(dst, gate)
-            dst[self.n_face :] = sup + self.follow[:, None] * (head.apply(sup) - sup)
+            dst[self.sup0 :] = sup + self.follow[:, None] * (head.apply(sup) - sup)
         # non-rigid residual of the outline: its motion minus what the rigid fit explains; a jaw drop
         # carries the skin under the chin's landmarks (``carry``), so the chin's edge moves with them
         k = np.minimum(gate * self.follow + self.carry, 1.0)
         if k.any():
             resid = (dst[: self.n_face] - src_o) - rigid_o
-            dst[self.n_face :] += k[:, None] * self._on_outline(resid)
+            dst[self.sup0 :] += k[:, None] * self._on_outline(resid)
         self._keep_support_outside(dst)
+        self._place_lip_fringe(dst, head.scale)
         return dst, head
+
+    def _place_lip_fringe(self, dst: np.ndarray, scale: float) -> None:
+        """The rows outside the lips (:func:`lip_fringe_split`), in place on ``dst`` (V, 2): each
+        vertex on its edge from the lip, LIP_FRINGE_KEEP of the way out while the edge is no longer
+        than in the photo (times the head's ``scale``); on a stretched edge, that part keeps its
+        photo length and the rest, plain skin, takes the stretch."""
+        a, b = dst[self.rungs[:, 0]], dst[self.rungs[:, 1]]
+        now = np.hypot(*(b - a).T)
+        g = LIP_FRINGE_KEEP * np.minimum(1.0, self.rung_len * scale / np.maximum(now, 1e-9))
+        dst[M.N_MESH : self.sup0] = a + g[:, None] * (b - a)
 
     def _on_outline(self, x: np.ndarray) -> np.ndarray:
         """Per-vertex values ``x`` (N, k), N >= n_face, interpolated at each support point's place on the
@@ -552,7 +627,7 @@ class Renderer:
         (a stepped dark seam under the chin). Pushed, the band compresses instead (and the
         prefiltered remap keeps the compressed texture smooth). Border points never move.
         """
-        n0 = self.n_face
+        n0 = self.sup0
         now = np.einsum("ij,ij->i", dst[n0:] - self._on_outline(dst), self.sup_out)
         need = self.config.support_min_gap * self.sup_gap
         short = self.on_ring & (now < need)
@@ -643,8 +718,14 @@ class Renderer:
         z = self.depth if depth is None else np.asarray(depth, np.float64)
         if z is None or not np.isfinite(z).all():
             return self._index_order
-        far_first = np.argsort(-z[self.tris[: self.n_inner_tris]].mean(1), kind="stable")
+        far_first = np.argsort(-self.mesh_depth(z)[self.tris[: self.n_inner_tris]].mean(1), kind="stable")
         return np.concatenate([self._outer_ids, far_first])
+
+    def mesh_depth(self, depth: np.ndarray) -> np.ndarray:
+        """Depth of the face's mesh vertices (the face mesh's, then the rows outside the lips,
+        :func:`lip_fringe_split`): (sup0,) from landmark depth ``depth`` (478,)."""
+        z, (a, b) = np.asarray(depth, np.float64), self.rungs.T
+        return np.concatenate([z[: M.N_MESH], z[a] + LIP_FRINGE_KEEP * (z[b] - z[a])])
 
     def lips_window(self, dst: np.ndarray) -> Region | None:
         """Where the map is evaluated exactly (every pixel) for mesh vertices ``dst`` (V, 2): the
