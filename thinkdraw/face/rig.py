@@ -48,7 +48,7 @@ measurements that identity barely affects -- the height of each lip corner above
 (midpoint of the inner lips) and the inner-lip gaps -- by bounded least squares over
 AU12L/AU12R/AU15/AU25/AU26/AU27 against the values of a neutral face (corners level with the stomion,
 lips closed), with the bilinear AU12 x AU25 term (the upper lip lifted off the teeth) fitted too;
-intensities below ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape - sum own_k B_k -
+intensities that move no measure by ``NEUTRALISE_MIN`` count as no evidence.  ``N = portrait shape - sum own_k B_k -
 sum own_i own_j F_ij + K``, where ``K`` moves the mouth's width toward a resting one along AU12's
 sideways pull: as far as the lips are closed it gives back the part that would make the mouth
 narrower (closed smiles barely widen the mouth), as far as they are apart it removes more (open
@@ -79,8 +79,17 @@ ParamsLike = Union[np.ndarray, Sequence[float], Mapping[str, float]]
 
 NEUTRALISE_AUS: tuple[str, ...] = ("AU12L", "AU12R", "AU15", "AU25", "AU26", "AU27")
 """Channels estimated on (and removed from) the portrait's own face."""
-NEUTRALISE_MIN = 0.08
-"""Own-AU estimates below this are treated as no evidence (set to 0)."""
+NEUTRALISE_MIN = 0.01
+"""An own-AU estimate that moves no mouth measure (a lip corner's height, an inner-lip gap) this
+far (IOD) is treated as no evidence (set to 0, the others refitted): 0.08 of AU12, AU15 or AU25,
+0.02 of AU26, 0.016 of AU27. A threshold on the intensity (0.08) dropped the jaw's share of a
+smile's opening (AU26 0.08 + AU27 0.05 on multi_face_1: 0.06 IOD, 5 mm) and left 13 of 28
+open-mouthed registry photos neutralised with the lips 0.02-0.06 IOD apart (a sad mouth showed a
+band of teeth); refitted without them, AU25 reached its bound and the corners sank instead."""
+OWN_PARTING_RIDGE = 1e-4
+"""Ridge weight on AU25 there (1e-3 on the other AUs): small, so that the jaw's ridge weighs far
+more at the margin and a rig-made 12+25 reads back without a jaw share (at 1e-3, AU25 0.8 read
+0.66 with AU26 and AU27 taking the rest once NEUTRALISE_MIN no longer hid them)."""
 OWN_JAW_RIDGE = 0.02
 """Ridge weight on AU26 when estimating the portrait's own mouth AUs (see estimate_own_aus)."""
 OWN_STRETCH_RIDGE = 0.05
@@ -713,9 +722,10 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     target = np.array([NEUTRAL_CORNER_OFFSET] * 4 + [0.0] * 3)
     m = _mouth_measures(np.asarray(shape, dtype=np.float64)) - target
     j = np.stack([_mouth_measures(model.basis[c]) for c in cols], axis=1)  # fields are displacements
+    reach = np.abs(j).max(axis=0)  # (A,) IOD: the most any measure moves per unit of each AU
     # small ridge; larger on AU26 and AU27 so parted lips are read as AU25 (FACS: lips part) and the
     # jaw only carries the opening AU25 cannot (a smile with teeth is 12+25, not a jaw drop)
-    ridge = {"AU26": OWN_JAW_RIDGE, "AU27": OWN_STRETCH_RIDGE}
+    ridge = {"AU25": OWN_PARTING_RIDGE, "AU26": OWN_JAW_RIDGE, "AU27": OWN_STRETCH_RIDGE}
     lam = np.array([ridge.get(c, 1e-3) for c in NEUTRALISE_AUS])
     a_mat = np.vstack([j, np.diag(np.sqrt(lam))])
     b = np.r_[m, np.zeros(len(cols))]
@@ -723,11 +733,19 @@ def estimate_own_aus(shape: np.ndarray, model: RigModel) -> dict[str, float]:
     pos = {c: k for k, c in enumerate(cols)}
     bil = [(pos[it.i], pos[it.j], _mouth_measures(it.field), it) for it in model.interactions
            if it.i in pos and it.j in pos]
-    if bil and np.isfinite(sol).all():  # the bilinear terms among these AUs (AU12 x AU25), from the
-        # linear solution; AUs that it left off stay off (else AU15 could cancel an AU12 whose
-        # lip lift explains a jaw drop: a wide-open mouth read as 12+15+25+26)
-        sol = _own_bilinear(a_mat, b, bil, sol, np.flatnonzero(sol >= NEUTRALISE_MIN))
-    sol[sol < NEUTRALISE_MIN] = 0.0
+    if np.isfinite(sol).all():  # the bilinear terms among these AUs (AU12 x AU25), from the linear
+        # solution; AUs that it left off stay off (else AU15 could cancel an AU12 whose lip lift
+        # explains a jaw drop: a wide-open mouth read as 12+15+25+26). AUs the fit leaves too weak
+        # to count are dropped and the rest refitted, so the share they carried is not lost
+        # (zeroed after the fit, AU26 0.04 + AU27 0.02 left bald_guys_17's lips 0.015 IOD apart)
+        active = np.flatnonzero(sol * reach >= NEUTRALISE_MIN)
+        for _ in range(len(cols)):
+            sol = _own_bilinear(a_mat, b, bil, sol, active)
+            kept = active[sol[active] * reach[active] >= NEUTRALISE_MIN]
+            if len(kept) == len(active):
+                break
+            active = kept
+    sol[sol * reach < NEUTRALISE_MIN] = 0.0
     return {c: float(v) for c, v in zip(NEUTRALISE_AUS, sol)}
 
 
@@ -745,7 +763,7 @@ def _own_bilinear(a_mat: np.ndarray, b: np.ndarray, bil: list[tuple[int, int, np
     pos = {int(c): k for k, c in enumerate(active)}
     terms = [(pos[i], pos[k], mik, it) for i, k, mik, it in bil if i in pos and k in pos]  # others are 0
     sub = a_mat[:, active]
-    n_m = len(bil[0][2])
+    n_m = a_mat.shape[0] - a_mat.shape[1]  # the measures' rows (one ridge row per column follows)
 
     def resid(a: np.ndarray) -> np.ndarray:
         r = sub @ a - b
