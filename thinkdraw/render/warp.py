@@ -1,9 +1,9 @@
 """Mesh-warp renderer: a portrait re-posed to target face landmarks, one backward remap per frame.
 
-The warp mesh is MediaPipe's 468-vertex face mesh, its three holes (the two eye openings and the
-mouth opening) closed by "ladder" triangles between the upper and lower chains, and two rings of
-support points plus points on the image border joined to the face outline by a Delaunay
-triangulation. Per frame:
+The warp mesh is MediaPipe's 468-vertex face mesh with one more row of vertices outside each lip
+(:func:`lip_fringe_split`), its three holes (the two eye openings and the mouth opening) closed by
+"ladder" triangles between the upper and lower chains, and two rings of support points plus points
+on the image border joined to the face outline by a Delaunay triangulation. Per frame:
 
 1. the head's rigid motion (2-D similarity of stable landmarks, Umeyama 1991) moves the inner
    support ring fully and the outer ring partly, both less below the face (neck, collar); border
@@ -204,11 +204,10 @@ def lip_fringe_split() -> tuple[np.ndarray, np.ndarray]:
     Closing a toothy smile raises the lower lip ~0.05 IOD while the skin row under it (vertex 18)
     stays: the triangle row between them stretches 1.5-2.3 times, and with it the photo's red fringe
     and the dark shadow under the everted lip, read as a lower lip twice its height (single_face_0,
-    multi_face_3 made sad). The upper lip comes down the same way, and where MediaPipe put the
-    upper border on the teeth (a blurred grin, t1_4) its whole red lies in the skin row above,
-    stretched into a tall brown band. Each mesh edge from an inner vertex of a lip's outer chain to
-    its skin row gets a vertex LIP_FRINGE_KEEP of the way out; the renderer places it so that the
-    part next to the lip keeps its length and the skin beyond takes the stretch
+    multi_face_3 made sad); the upper lip comes down the same way, and the red MediaPipe leaves
+    above its border stretched with the skin above. Each mesh edge from an inner vertex of a lip's
+    outer chain to its skin row gets a vertex LIP_FRINGE_KEEP of the way out; the renderer places
+    it so that the part next to the lip keeps its length and the skin beyond takes the stretch
     (:meth:`Renderer.target_vertices`). Each triangle with such an edge is cut along the new
     vertices (two cut edges: the corner between them, then the rest as two triangles; one: two
     triangles), keeping its orientation, so no edge is split on one side only.
