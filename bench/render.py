@@ -221,7 +221,7 @@ def section_foldover(imgs: dict[str, np.ndarray]) -> None:
         areas = {}
         for label, prm in list(atlas_entries()) + list(FOLDOVER_EXTRAS.items()):
             lm = rig.forward(ep(prm) if isinstance(prm, str) else prm)[0]
-            areas[label] = foldover(p.landmarks, r.target_vertices(lm)[0]).area
+            areas[label] = foldover(r.src, r.target_vertices(lm)[0]).area
         worst = sorted(areas.items(), key=lambda kv: -kv[1])[:6]
         print(f"| {name} | {sum(areas.values()):.0f} | {r.ipd:.0f} | " + ", ".join(f"{k} {v:.0f}" for k, v in worst) + " |")
     print()

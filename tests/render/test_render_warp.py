@@ -398,7 +398,8 @@ def test_open_smiles_do_not_fold_the_skin_around_the_lips(grace, params, limit):
 
     img, portrait, rig = grace
     lm = rig.forward(emotion_params(params) if isinstance(params, str) else params)[0]
-    fo = foldover(portrait.landmarks, Renderer(img, portrait).target_vertices(lm)[0])
+    r = Renderer(img, portrait)
+    fo = foldover(r.src, r.target_vertices(lm)[0])
     assert fo.area < limit, (fo.area, fo.triangles)
     assert not any({0, 164} <= set(tri) or {39, 92} <= set(tri) or {40, 92} <= set(tri) for tri in fo.triangles)
 
@@ -459,3 +460,23 @@ def test_the_fringe_under_a_raised_lower_lip_keeps_its_height(astronaut):
     before, after = height(photo, lm), height(r.render(target), target)
     assert before > 3.0
     assert 0.75 * before < after < 1.25 * before, (before, after)  # 3.7 px: 3.8 now, 5.6 stretched with the row
+
+
+def test_skin_hidden_under_the_lower_lip_is_sampled_below_it(astronaut):
+    """An everted lower lip hides the skin under it; MediaPipe then puts that skin row (18, 83, 313)
+    above the lip's border (Image_with_alpha_0, test_1, test2_0, tongue_0). The rig's targets keep
+    the row below the lip (CHIN_MIN_GAP), so the renderer samples the photo there too: the rig's
+    own rest pose renders the photo unchanged. It folded 24 px^2 over and sampled the lip under the
+    mouth before (a rippled pink blob under every closed mouth)."""
+    from thinkdraw.eval.foldover import foldover
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import RenderConfig, Renderer
+
+    img, lm = astronaut[0], _lm(astronaut)
+    lm[[18, 83, 313], 1] = lm[[17, 84, 314], 1] - 2.0  # 2 px above the lip's border, as detected
+    r = Renderer(img, lm, RenderConfig(mouth=False, wrinkles=False, cheek_max=0.0))
+    assert np.all(r.src[[18, 83, 313], 1] > r.src[[17, 84, 314], 1])
+    rest = Rig(landmarks=lm).forward({}, relative=False)[0]
+    assert foldover(r.src, r.target_vertices(rest)[0]).area == 0.0
+    assert foldover(lm, r.target_vertices(rest)[0]).area > 10.0  # the photo's own triangles fold
+    assert np.array_equal(r.render(rest), img)

@@ -880,6 +880,8 @@ class Rig:
         own_aus: {channel: intensity} estimated on the portrait (mouth AUs, see module docstring).
         neutral_landmarks: (478, 3) pixel landmarks of the neutralised portrait.
         portrait_landmarks: (478, 3) the portrait's own landmarks (pixels).
+        source_landmarks: (478, 3) those, with skin hidden under an everted lower lip moved out
+            from under it as the rig's targets move it: where a renderer samples the photo.
         model / model_raw: canonical :class:`RigModel` on the neutralised / the photo's own face.
     """
 
@@ -916,6 +918,7 @@ class Rig:
         w_can = np.linalg.norm(canon[454] - canon[234])
         self.face_width = float(self.s0 * w_can)  # frontal face width in pixels
         self.neutral_landmarks = self._to_pixels(neutral[None], np.zeros((1, 6)))[0]
+        self.source_landmarks = self._unfolded(shape, lm)
         n_au = len(au_channels())
         self._au_slice = slice(0, n_au)
         self._pose_slice = slice(n_au, n_au + len(POSE_CHANNELS))
@@ -924,6 +927,21 @@ class Rig:
         self._own_vec = np.zeros(len(self.channels))
         for c, v in self.own_aus.items():
             self._own_vec[self.channels.index(c)] = v
+
+    def _unfolded(self, shape: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        """The portrait's (478, 3) pixel landmarks with the skin under the lower lip where
+        :func:`clamp_shape` puts it on the canonical ``shape`` (478, 3) (:data:`CHIN_MIN_GAP` below
+        the lip), as on every target of this rig. On a photo whose everted lower lip hides the skin
+        under it, MediaPipe puts that skin row (18, 83, 313) above the lip's border (17): the
+        photo's own triangles there are inverted, and a target that shows the skin again sampled
+        the lip (a rippled pink blob under a closed mouth)."""
+        clamped = shape[None].copy()
+        _push_columns(clamped, *_chin_columns(), up=False)
+        moved = np.any(np.abs(clamped[0] - shape) > 1e-9, axis=1)
+        out = lm.copy()
+        if moved.any():
+            out[moved] = self._to_pixels(clamped, np.zeros((1, 6)))[0][moved]
+        return out
 
     # -- construction helpers -------------------------------------------------------------
     @classmethod

@@ -158,17 +158,20 @@ def _landmarks_of(portrait: Any) -> np.ndarray:
     return lm[:, :2]
 
 
-def _neutral_landmarks(landmarks: np.ndarray) -> np.ndarray | None:
-    """The portrait's (478, 3) landmarks with its own AUs removed (the rig's own-AU estimate,
-    :mod:`thinkdraw.face.rig`), pixels; None for landmarks without depth, or too degenerate to fit
-    a head pose to (e.g. all in one point)."""
+def _rest_landmarks(landmarks: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The rig's view of the portrait's (478, 3) pixel landmarks (:mod:`thinkdraw.face.rig`): the
+    face with its own AUs removed, and the photo's own face where the rig's targets move from
+    (``Rig.source_landmarks``). (None, None) for landmarks without depth, or too degenerate to
+    fit a head pose to (e.g. all in one point)."""
     if landmarks.shape != (M.N_LANDMARKS, 3):
-        return None
+        return None, None
     from thinkdraw.face.rig import Rig
 
     with np.errstate(all="ignore"):  # a degenerate fit gives NaN, answered here
-        neutral = Rig(landmarks=landmarks).neutral_landmarks
-    return neutral if np.isfinite(neutral).all() else None
+        rig = Rig(landmarks=landmarks)
+    if not (np.isfinite(rig.neutral_landmarks).all() and np.isfinite(rig.source_landmarks).all()):
+        return None, None
+    return rig.neutral_landmarks, rig.source_landmarks
 
 
 def _ladder(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
@@ -304,8 +307,10 @@ class Renderer:
         raw = np.asarray(getattr(portrait, "landmarks", portrait), dtype=np.float64)
         self.landmarks3 = raw.copy() if raw.shape[1] > 2 else None  # (478, 3) for head-pose-free measures
         self.depth = None if self.landmarks3 is None else self.landmarks3[:, 2]  # (478,) z, smaller = nearer (paint_order)
+        neutral, source = _rest_landmarks(raw)
+        if source is not None:  # the mesh samples the photo where the rig's targets move from
+            self.landmarks = source[:, :2].copy()
         self._build_mesh()
-        neutral = _neutral_landmarks(raw)
         self._build_appearance(neutral)
         lift = self._own_smile_lift(neutral)
         self.own_smile = max(lift, 0.0)
@@ -939,7 +944,7 @@ class Renderer:
 
     def _own_smile_lift(self, neutral: np.ndarray | None) -> float:
         """How far (IPDs) the photo's own smile lifts its lip corners: its corner lift minus that of
-        the ``neutral``ised face (:func:`_neutral_landmarks`); negative where the photo's corners sit
+        the ``neutral``ised face (:func:`_rest_landmarks`); negative where the photo's corners sit
         lower than the neutralised face's (a mouth open wide). No neutral face: no limit (inf)."""
         if neutral is None:
             return float("inf")
