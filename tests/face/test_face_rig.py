@@ -409,7 +409,7 @@ def test_inverse_recovers_interacting_aus(astro_rig, dims):
 @pytest.mark.parametrize("params", [{"AU26": 1.0}, {"AU27": 1.0}, {"AU25": 1.0, "AU26": 1.0}])
 def test_open_mouth_is_an_oval_not_a_box(canon_rig, params):
     """The lower lip's inner edge drops along a half ellipse between the corners: the drop grows
-    smoothly toward the midline. (A Gaussian pin at the corners made the sides drop at once and
+    smoothly toward the midline, and the upper lip arches over the opening. (A Gaussian pin at the corners made the sides drop at once and
     the bottom flat: 318, two vertices from the corner, at 0.9 of the full depth.)"""
     x = canon_rig.forward(params)[0]
     ring = [308, 324, 318, 402, 317, 14]  # corner -> midline, person's left
@@ -423,6 +423,13 @@ def test_open_mouth_is_an_oval_not_a_box(canon_rig, params):
     rest = canon_rig.forward({})[0]
     share = (x[308, 1] - rest[308, 1]) / (x[14, 1] - rest[14, 1])
     assert 0.2 < share < 0.45, share
+    # the upper lip follows the lowered corners as an arch over the opening; it stayed level up to
+    # two vertices from the corner (310 at 0.14, 0.15 and -0.02 of the corner's drop) and fell to
+    # the corner at once: a flat top on steep walls, a shouting mouth's box
+    upper = [308, 415, 310, 311, 312, 13]  # inner upper lip, corner -> midline
+    fall = x[upper, 1] - rest[upper, 1]
+    assert fall[2] > 0.2 * fall[0], np.round(fall, 2)
+    assert np.all(np.diff(fall[:3]) < 0.0)
     # the chin rides on the jaw: from the lower lip down to the chin's bottom, the skin drops less
     # and less (a corner drop leaking onto the chin boss made the labiomental fold outrun the lip)
     column = [17, 18, 200, 199, 175, 152]  # outer lower lip .. chin bottom
