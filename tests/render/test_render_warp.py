@@ -480,3 +480,20 @@ def test_skin_hidden_under_the_lower_lip_is_sampled_below_it(astronaut):
     assert foldover(r.src, r.target_vertices(rest)[0]).area == 0.0
     assert foldover(lm, r.target_vertices(rest)[0]).area > 10.0  # the photo's own triangles fold
     assert np.array_equal(r.render(rest), img)
+
+
+def test_a_toothy_photo_hands_over_to_the_drawn_interior_quickly(renderer, astronaut):
+    """Past the photo's own opening, its stretched teeth and the drawn interior cross-fade; half
+    way through, both rows of teeth show, ghosted through a grey band. The hand-over is done once
+    the lips part 0.05 IPD beyond the photo's opening (the astronaut's AU26 0.5 was 0.4 drawn,
+    0.6 photo; a toothy registry photo's 0.6 / 0.4)."""
+    from thinkdraw.render.geometry import Similarity
+
+    lm = _lm(astronaut)[:, :2]
+    ids = list(M.LIPS_INNER_LOWER[1:-1])
+    strengths = []
+    for extra in (0.0, 0.02, 0.05):
+        t = lm.copy()
+        t[ids, 1] += (extra * renderer.ipd) + renderer.config.mouth_open_px
+        strengths.append(renderer.mouth_strength(t, Similarity.identity()))
+    assert strengths[0] == 0.0 and 0.0 < strengths[1] < 1.0 and strengths[2] == 1.0, strengths

@@ -72,7 +72,7 @@ class RenderConfig:
     side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
     tone: bool = True  # a black-and-white or toned (sepia, cyanotype) portrait: the mouth interior, lip line and creases are drawn in its tone, not in colour (tone.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
-    mouth_ramp_ipd: float = 0.08  # extra opening (interpupillary distances) to reach full opacity
+    mouth_ramp_ipd: float = 0.04  # extra opening (interpupillary distances) to reach full opacity; the photo's own teeth, stretched, and the drawn ones cross-fade over it (at 0.08 a toothy photo's AU26 0.5 showed both rows ghosted through a grey band)
     mouth_clean_reach_ipd: float = 0.04  # teeth/shadow pixels this close (IPDs) to the portrait's opening are painted over when it closes
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
     upper_lip_shade: tuple[float, float, float] = (0.17, 0.46, 0.46)  # when the portrait's own open mouth is closed: the upper lip's R, G, B fall toward the meeting line by these fractions at the line, times v^2 (v: 0 at its border, 1 at the line): darker and redder there
