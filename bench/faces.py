@@ -20,7 +20,10 @@ Prints markdown:
 8. black-and-white photos: colour the renderer draws into them (mouth interior, lip line), with and
    without the photo's tone curve (thinkdraw/render/tone.py);
 9. the mouth's width after the photo's own smile is removed (neutralisation), for faces at rest,
-   closed smiles and open smiles, against removing the whole AU12 field.
+   closed smiles and open smiles, against removing the whole AU12 field;
+10. identity: the dlib distance between three real photos of one person (face_recognition's test
+   photos of Barack Obama, smiling and not) against the distance from each photo to its own renders
+   at full intensity: how far a real change of expression moves the judge, beside ours.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -405,9 +408,50 @@ def _lip_lift(faces) -> None:
         print(f"| {key} | {len(faces[key])} | {cells} | " + ", ".join(f"{c} {v:.2f}" for c, v in own.items()) + " |")
 
 
+SAME_PERSON = ("obama_0", "obama2_0", "obama3_0")  # face_recognition's obama.jpg, obama2.jpg, obama3.jpg
+OTHER_PERSON = "biden_0"  # its biden.jpg: a different person, for scale
+
+
+def section_identity(faces) -> None:
+    from itertools import combinations
+
+    from thinkdraw.eval.fer_judge import STILL_PROMPTS
+    from thinkdraw.eval.identity import IdentityJudge
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.cli import emotion_params
+    from thinkdraw.render.warp import Renderer
+
+    by_name = {f.name: f for f in faces}
+    if not all(n in by_name for n in SAME_PERSON + (OTHER_PERSON,)):
+        print("## Identity on real photos: face_recognition's test photos not found\n")
+        return
+    judge = IdentityJudge()
+    emb = {n: judge.embed(by_name[n].image) for n in SAME_PERSON + (OTHER_PERSON,)}
+    print("## Identity: dlib distance between real photos of one person, and from each to its renders\n")
+    print("| pair | distance |\n|---|---|")
+    for a, b in combinations(SAME_PERSON, 2):
+        print(f"| {a} / {b} (same person) | {np.linalg.norm(emb[a] - emb[b]):.3f} |")
+    print(f"| {SAME_PERSON[0]} / {OTHER_PERSON} (another person) | {np.linalg.norm(emb[SAME_PERSON[0]] - emb[OTHER_PERSON]):.3f} |\n")
+    tests = {"neutral": {}} | {e: emotion_params(STILL_PROMPTS[e]) for e in CORE} | {
+        "disgust": emotion_params(STILL_PROMPTS["disgust"]), "fear": emotion_params(STILL_PROMPTS["fear"])}
+    print("| photo (own AUs) | " + " | ".join(tests) + " | max |\n|---|" + "---|" * (len(tests) + 1))
+    for n in SAME_PERSON:
+        img = by_name[n].image
+        p = analyze_portrait(img)
+        rig, r = Rig(p), Renderer(img, p)
+        d = []
+        for prm in tests.values():
+            e = judge.embed(r.render(rig.forward(prm)[0]))
+            d.append(float(np.linalg.norm(e - emb[n])) if e is not None else float("nan"))
+        own = ", ".join(f"{c} {v:.2f}" for c, v in rig.own_aus.items() if v)
+        print(f"| {n} ({own}) | " + " | ".join(f"{v:.3f}" for v in d) + f" | {np.nanmax(d):.3f} |")
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono", "width"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono", "width", "identity"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -432,6 +476,8 @@ def main() -> int:
         section_mono(faces)
     if args.only in (None, "width"):
         section_width(frontal)
+    if args.only in (None, "identity"):
+        section_identity(faces)
     return 0
 
 
