@@ -440,10 +440,7 @@ def section_identity(faces) -> None:
         img = by_name[n].image
         p = analyze_portrait(img)
         rig, r = Rig(p), Renderer(img, p)
-        d = []
-        for prm in tests.values():
-            e = judge.embed(r.render(rig.forward(prm)[0]))
-            d.append(float(np.linalg.norm(e - emb[n])) if e is not None else float("nan"))
+        d = judge.distances(img, [r.render(rig.forward(prm)[0]) for prm in tests.values()], box=p.box)
         own = ", ".join(f"{c} {v:.2f}" for c, v in rig.own_aus.items() if v)
         print(f"| {n} ({own}) | " + " | ".join(f"{v:.3f}" for v in d) + f" | {np.nanmax(d):.3f} |")
     print()

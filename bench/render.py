@@ -137,15 +137,8 @@ def section_identity(imgs: dict[str, np.ndarray]) -> None:
     for name, img in imgs.items():
         p = analyze_portrait(img)
         rig, r = Rig(p), Renderer(img, p)
-        src = judge.embed(img)
-        if src is None:  # dlib's HOG detector misses some stylised faces: use MediaPipe's box
-            src = judge.embed(img, box=p.box)
-        d = []
-        for prm in tests.values():
-            frame = r.render(rig.forward(prm)[0])
-            e = judge.embed(frame)
-            e = judge.embed(frame, box=p.box) if e is None else e
-            d.append(float(np.linalg.norm(e - src)) if e is not None and src is not None else float("nan"))
+        # dlib's HOG detector misses some stylised faces: MediaPipe's box then
+        d = judge.distances(img, [r.render(rig.forward(prm)[0]) for prm in tests.values()], box=p.box)
         print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in d) + f" | {np.nanmax(d):.3f} |")
     print()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from render_edits import jaw_drop, smile
@@ -33,6 +34,25 @@ def test_identity_distance(astronaut, renderer):
     other = np.ascontiguousarray(img[:, ::-1])  # a mirrored face is still embedded
     assert np.isfinite(judge.distance(img, other))
     assert np.isnan(judge.distance(img, np.full((200, 200, 3), 127, np.uint8)))
+
+
+def test_identity_distances_fall_back_to_the_face_box(astronaut):
+    pytest.importorskip("dlib")
+    from thinkdraw.eval.identity import IdentityJudge
+
+    judge = IdentityJudge()
+    img, portrait = astronaut
+    small = cv2.resize(img, (128, 128), interpolation=cv2.INTER_AREA)  # too small for dlib's detector
+    box = tuple(v * 128 / img.shape[1] for v in portrait.box)
+    assert judge.embed(small) is None
+    grey = np.full_like(small, 127)
+    plain = judge.distances(small, [small, grey])
+    assert np.isnan(plain).all()
+    boxed = judge.distances(small, [small, grey], box=box)
+    assert boxed[0] == pytest.approx(0.0, abs=1e-6)
+    assert np.isfinite(boxed[1])  # the box is taken on faith: a grey frame still gets a descriptor
+    d = judge.distances(img, [img, grey])  # no box: dlib's detector alone
+    assert d[0] == pytest.approx(0.0, abs=1e-6) and np.isnan(d[1])
 
 
 def test_closed_loop_structure(astronaut):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -58,6 +59,22 @@ class IdentityJudge:
                 rect = max(dets, key=lambda r: r.width() * r.height())
             shape = self._shape(img, rect)
             return np.asarray(self._net.compute_face_descriptor(img, shape, 1), dtype=np.float64)
+
+    def distances(self, source: np.ndarray, frames: Sequence[np.ndarray],
+                  box: tuple[float, float, float, float] | None = None) -> list[float]:
+        """Descriptor distance from ``source`` (H, W, 3) to each of ``frames``: dlib's detector first,
+        the face ``box`` (x0, y0, x1, y1; e.g. MediaPipe's, where dlib's HOG detector misses a
+        stylised face) where it finds none; nan where neither gives a face."""
+        def emb(img: np.ndarray) -> np.ndarray | None:
+            e = self.embed(img)
+            return self.embed(img, box=box) if e is None and box is not None else e
+
+        src = emb(source)
+        out = []
+        for frame in frames:
+            e = emb(frame)
+            out.append(float(np.linalg.norm(e - src)) if e is not None and src is not None else float("nan"))
+        return out
 
     def distance(self, a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float] | None = None) -> float:
         """Descriptor distance between the faces of two images (nan when a face is not found)."""

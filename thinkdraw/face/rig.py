@@ -637,7 +637,8 @@ rise per squared IOD sideways), i.e. 0.135 + 0.18 x^2 (the gingival zeniths' smi
 midline height is the visible crown of the upper central incisor (~10.5 mm) less the ~2 mm it shows
 below the resting upper lip (Vig & Brundo, "The kinetics of anterior tooth display", J. Prosthet.
 Dent. 39(5), 1978), over an IOD of ~63 mm. render/mouth.py draws its teeth to the same line
-(MouthStyle.upper_height - upper_drop, 0.18 lateral^2); a test keeps the two equal."""
+(its arc is this one, mouth.GUM_ARC; its height MouthStyle.upper_height - upper_drop, which a
+test keeps equal to this one's)."""
 UPPER_LIP_OVER_GUM = 0.03
 """How far (IOD, ~2 mm) above the gum line the inner upper lip can rise. At a maximal smile
 about 70 % of people show the crowns and only the papillae, 10 % a band of gum (Tjan, Miller & The,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thinkdraw.face.rig import GUM_LINE
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, chain_frame
 from thinkdraw.utils.curves import smoothstep
 
@@ -39,9 +40,9 @@ _UPPER_PAPILLA = np.array([0.036, 0.036, 0.034, 0.032, 0.03, 0.028, 0.025, 0.025
 _LOWER_SHORT = np.array([0.0, 0.0, 0.0, 0.004, 0.006, 0.008, 0.01, 0.01], dtype=np.float32)
 _LOWER_CUSP = np.array([0.0, 0.0, 0.008, 0.005, 0.005, 0.003, 0.003, 0.003], dtype=np.float32)
 _LOWER_PAPILLA = np.array([0.028, 0.028, 0.028, 0.026, 0.024, 0.022, 0.02, 0.02, 0.02], dtype=np.float32)
-GUM_ARC = 0.18
+GUM_ARC = GUM_LINE[1]
 """The upper gum line rises this much times lateral^2 (IPD) toward the canines: the gingival zeniths'
-smile arc. face/rig.py's GUM_LINE (how far a raised upper lip can rise) uses the same line."""
+smile arc, face/rig.py's GUM_LINE (how far a raised upper lip can rise), so the two share one line."""
 _LOWER_GUM = 0.06
 """Depth of lower gum drawn below the lower crowns (IPD); seen only when the lower lip is pulled down."""
 _CORRIDOR = 0.8
