@@ -130,7 +130,8 @@ def section_fer_renders(frontal, judge) -> None:
     conf: dict[str, Counter] = {e: Counter() for e in CORE}
     for f in _progress(frontal, "FER renders"):
         p = analyze_portrait(f.image)
-        rig, r = Rig(p), Renderer(f.image, p)
+        rig = Rig(p)
+        r = Renderer(f.image, p, rig=rig)
         for emo in CORE:
             res = judge.judge(r.render(rig.forward(emotion_params(STILL_PROMPTS[emo]))[0]), box=p.box)
             conf[emo][res.top if res else "no face"] += 1
@@ -182,8 +183,8 @@ def section_eyes(faces) -> None:
     for f in _progress(faces, "eyes"):
         img = f.image
         p = analyze_portrait(img)
-        renderer, lm = Renderer(img, p), p.landmarks
         rig = Rig(p)
+        renderer, lm = Renderer(img, p, rig=rig), p.landmarks
         gazes = [rig.forward(g)[0] for g in ({"gaze_h": 1.0}, {"gaze_h": -1.0}, {"gaze_v": 1.0})]
         frames = [renderer.render(t) for t in gazes]
         py, px = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
@@ -253,7 +254,8 @@ def section_turned(faces) -> None:
     frontal_max = 0.0
     for f in _progress(faces, "turned"):
         p = analyze_portrait(f.image)
-        rig, r = Rig(p), Renderer(f.image, p)
+        rig = Rig(p)
+        r = Renderer(f.image, p, rig=rig)
         push = []
         for turn in (-10.0, -5.0, 5.0, 10.0):
             t = rig.forward({"yaw": turn})[0][:, :2]
@@ -287,7 +289,7 @@ def section_corners(frontal) -> None:
         if rig.own_aus.get("AU25", 0.0) < 0.5:
             plain.append(corner_shadow(f.image, p.landmarks)[0])
             continue
-        r = Renderer(f.image, p)
+        r = Renderer(f.image, p, rig=rig)
         vals = [corner_shadow(f.image, p.landmarks)]
         for params in ({}, sad):
             t = rig.forward(params)[0]
@@ -321,7 +323,8 @@ def section_mono(faces) -> None:
     params = [emotion_params(STILL_PROMPTS[e]) for e in CORE]
     for f in mono:
         p = analyze_portrait(f.image)
-        rig, r = Rig(p), Renderer(f.image, p)
+        rig = Rig(p)
+        r = Renderer(f.image, p, rig=rig)
         cells = []
         for tone in (r.tone, None):
             r.tone = tone
@@ -439,7 +442,8 @@ def section_identity(faces) -> None:
     for n in SAME_PERSON:
         img = by_name[n].image
         p = analyze_portrait(img)
-        rig, r = Rig(p), Renderer(img, p)
+        rig = Rig(p)
+        r = Renderer(img, p, rig=rig)
         d = judge.distances(img, [r.render(rig.forward(prm)[0]) for prm in tests.values()], box=p.box)
         own = ", ".join(f"{c} {v:.2f}" for c, v in rig.own_aus.items() if v)
         print(f"| {n} ({own}) | " + " | ".join(f"{v:.3f}" for v in d) + f" | {np.nanmax(d):.3f} |")

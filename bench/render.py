@@ -98,7 +98,8 @@ def section_fer(imgs: dict[str, np.ndarray]) -> None:
         for name in names:
             img = imgs[name]
             p = analyze_portrait(img)
-            rig, r = Rig(p), Renderer(img, p)
+            rig = Rig(p)
+            r = Renderer(img, p, rig=rig)
             row = []
             for i, e in enumerate(EMOTIONS):
                 frame = r.render(rig.forward(params[e])[0])
@@ -136,7 +137,8 @@ def section_identity(imgs: dict[str, np.ndarray]) -> None:
     print("|---|" + "---|" * (len(tests) + 1))
     for name, img in imgs.items():
         p = analyze_portrait(img)
-        rig, r = Rig(p), Renderer(img, p)
+        rig = Rig(p)
+        r = Renderer(img, p, rig=rig)
         # dlib's HOG detector misses some stylised faces: MediaPipe's box then
         d = judge.distances(img, [r.render(rig.forward(prm)[0]) for prm in tests.values()], box=p.box)
         print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in d) + f" | {np.nanmax(d):.3f} |")
@@ -156,9 +158,10 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
     setups = {}
     for name in ("astronaut", "grace_hopper"):
         p = analyze_portrait(imgs[name])
-        setups[name] = (p, Rig(p), Renderer(imgs[name], p))
+        rig = Rig(p)
+        setups[name] = (p, rig, Renderer(imgs[name], p, rig=rig))
     for name, (p, rig, r) in setups.items():
-        plain = Renderer(imgs[name], p, RenderConfig(side_fill=False))
+        plain = Renderer(imgs[name], p, RenderConfig(side_fill=False), rig=rig)
         gates = ", ".join(f"{g:.2f}" for g in r.side_band.gates)
         for yaw in (-20.0, -12.0, 12.0, 20.0):
             lm = rig.forward({"yaw": yaw})[0]
@@ -182,7 +185,7 @@ def section_head_turn(imgs: dict[str, np.ndarray]) -> None:
     print("| portrait | AU | chin carried (default) | chin_carry=(0, 0) |")
     print("|---|---|---|---|")
     for name, (p, rig, r) in setups.items():
-        still = Renderer(imgs[name], p, RenderConfig(chin_carry=(0.0, 0.0)))
+        still = Renderer(imgs[name], p, RenderConfig(chin_carry=(0.0, 0.0)), rig=rig)
         for au in ("AU26", "AU27", "AU17"):
             t = rig.forward({au: 1.0})[0]
             print(f"| {name} | {au} 1.0 | {under_chin_follow(r, t):.2f} | {under_chin_follow(still, t):.2f} |")
@@ -210,7 +213,8 @@ def section_foldover(imgs: dict[str, np.ndarray]) -> None:
     print("|---|---|---|---|")
     for name in ("astronaut", "grace_hopper"):
         p = analyze_portrait(imgs[name])
-        rig, r = Rig(p), Renderer(imgs[name], p)
+        rig = Rig(p)
+        r = Renderer(imgs[name], p, rig=rig)
         areas = {}
         for label, prm in list(atlas_entries()) + list(FOLDOVER_EXTRAS.items()):
             lm = rig.forward(ep(prm) if isinstance(prm, str) else prm)[0]

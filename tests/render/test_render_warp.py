@@ -198,6 +198,20 @@ def test_bad_landmarks(renderer):
         renderer.render(np.full((478, 2), np.nan))
 
 
+def test_a_renderer_given_the_callers_rig_renders_as_one_that_builds_its_own(grace):
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer
+
+    img, portrait, rig = grace
+    own, given = Renderer(img, portrait), Renderer(img, portrait, rig=rig)
+    target = rig.forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 0.6})[0]
+    np.testing.assert_array_equal(given.src, own.src)
+    np.testing.assert_array_equal(given.render(target), own.render(target))
+    other = Rig(landmarks=portrait.landmarks * np.array([1.1, 1.1, 1.0]))
+    with pytest.raises(InputError, match="other landmarks"):
+        Renderer(img, portrait, rig=other)
+
+
 def test_torch_matches_numpy(astronaut):
     pytest.importorskip("torch")
     from thinkdraw.render.torch_warp import TorchRenderer

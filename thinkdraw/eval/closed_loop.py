@@ -107,7 +107,7 @@ def detect_renders(image: np.ndarray, portrait: Any, aus: list[str] | None = Non
 
     analyzer = analyzer or default_analyzer()
     rig = rig or Rig(portrait)
-    renderer = renderer or Renderer(image, portrait)
+    renderer = renderer or Renderer(image, portrait, rig=rig)
     groups = au_groups()
     names = rig_channels()
 

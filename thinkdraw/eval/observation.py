@@ -62,7 +62,7 @@ def observe_face(image: np.ndarray, portrait: Any, analyzer: Any = None) -> np.n
 
     analyzer = analyzer or default_analyzer()
     rig = Rig(portrait)
-    renderer = Renderer(image, portrait)
+    renderer = Renderer(image, portrait, rig=rig)
 
     def seen(params: dict[str, float]) -> np.ndarray:
         frame = renderer.render(rig.forward(params)[0])

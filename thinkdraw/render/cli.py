@@ -177,7 +177,7 @@ def render_still(image: Any, portrait: Any, params: dict[str, float], rig: Any =
                     "turning towards the camera is made up (stretched from a thin strip, or refilled with cheek "
                     "skin)", yaw, CLEAN_YAW_DEGREES)
     rig = rig or _make_rig(portrait)
-    renderer = renderer or Renderer(image, portrait, RenderConfig(glasses=glasses))
+    renderer = renderer or Renderer(image, portrait, RenderConfig(glasses=glasses), rig=rig)
     lm = rig.forward(params)
     return renderer.render(lm[0] if getattr(lm, "ndim", 2) == 3 else lm)
 
@@ -226,7 +226,7 @@ def build_atlas(image: Any, portrait: Any, tile: int = 160, columns: int = 10, p
     from thinkdraw.render.warp import Renderer, RenderConfig
 
     rig = _make_rig(portrait)
-    renderer = Renderer(image, portrait, RenderConfig(glasses=glasses))
+    renderer = Renderer(image, portrait, RenderConfig(glasses=glasses), rig=rig)
     x0, y0, x1, y1 = portrait.box
     side = max(x1 - x0, y1 - y0) * 1.08  # a little hair and chin around the face mesh
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
