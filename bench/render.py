@@ -272,13 +272,17 @@ def section_speed(imgs: dict[str, np.ndarray], frames: int, device: str | None) 
     t0 = time.perf_counter()
     pb = analyze_portrait(big)
     t1 = time.perf_counter()
-    rb = Renderer(big, pb)
+    rig_b = Rig(pb)
+    rb = Renderer(big, pb, rig=rig_b)
     t2 = time.perf_counter()
-    rb.render(Rig(pb).forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0})[0])
+    rb.render(rig_b.forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0})[0])
     t3 = time.perf_counter()
-    print(f"{big.shape[1]}x{big.shape[0]} portrait: analysis {t1 - t0:.1f} s, renderer precompute {t2 - t1:.1f} s, "
-          f"one still {t3 - t2:.1f} s\n")
-    del big, pb, rb
+    rb.render(rig_b.forward({"AU12L": 0.8, "AU12R": 0.8, "AU25": 0.9, "yaw": 3.0})[0])
+    t4 = time.perf_counter()
+    print(f"{big.shape[1]}x{big.shape[0]} portrait (ipd {rb.ipd:.0f} px, map lattice every {rb.steps.fine} px): "
+          f"analysis {t1 - t0:.1f} s, rig + renderer precompute {t2 - t1:.1f} s, first still {t3 - t2:.1f} s, "
+          f"next frame {t4 - t3:.2f} s\n")
+    del big, pb, rb, rig_b
     print("| path | sequence | frames | frames/s |")
     print("|---|---|---|---|")
     for head in (False, True):

@@ -511,3 +511,41 @@ def test_a_toothy_photo_hands_over_to_the_drawn_interior_quickly(renderer, astro
         t[ids, 1] += (extra * renderer.ipd) + renderer.config.mouth_open_px
         strengths.append(renderer.mouth_strength(t, Similarity.identity()))
     assert strengths[0] == 0.0 and 0.0 < strengths[1] < 1.0 and strengths[2] == 1.0, strengths
+
+
+def test_lattice_steps_grow_with_the_face_and_never_shrink_below_the_config():
+    from thinkdraw.render.warp import RenderConfig, lattice_steps
+
+    cfg = RenderConfig()
+    assert lattice_steps(cfg, 43.0) == lattice_steps(cfg, 100.0)
+    small = lattice_steps(cfg, 100.0)
+    assert (small.fine, small.outer, small.lips) == (cfg.map_step, cfg.outer_step, 1)
+    big = lattice_steps(cfg, 400.0)
+    assert (big.fine, big.outer, big.lips) == (4 * cfg.map_step, 4 * cfg.outer_step, 4)
+    fixed = lattice_steps(RenderConfig(lattice_ipd=0), 400.0)
+    assert (fixed.fine, fixed.outer, fixed.lips) == (cfg.map_step, cfg.outer_step, 1)
+    exact = lattice_steps(RenderConfig(map_step=1), 400.0)
+    assert exact.lips <= exact.fine
+
+
+def test_a_high_resolution_portrait_renders_as_with_the_small_lattice():
+    """Grace Hopper at 4x (ipd ~335 px): the lattice scaled with the face (steps 7 / 13 / 3) gives
+    the frame the 512 px steps (2 / 4 / 1) give, to within the map's interpolation at triangle
+    edges."""
+    import cv2
+
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+    from thinkdraw.samples import load_sample
+
+    big = cv2.resize(load_sample("grace_hopper"), None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    portrait = analyze_portrait(big)
+    rig = Rig(portrait)
+    scaled = Renderer(big, portrait, rig=rig)
+    fixed = Renderer(big, portrait, RenderConfig(lattice_ipd=0), rig=rig)
+    assert scaled.steps.fine >= 3 * fixed.steps.fine
+    target = rig.forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0, "yaw": 8.0})[0]
+    d = np.abs(scaled.render(target).astype(np.int16) - fixed.render(target).astype(np.int16)).max(2)
+    assert np.mean(d > 8) < 1e-3  # a few edge pixels of the 4.9 Mpx frame
+    assert np.sqrt(np.mean(d.astype(np.float64) ** 2)) < 1.0

@@ -29,13 +29,13 @@ class TorchRenderer:
     """Batch renderer sharing a :class:`Renderer`'s precomputed mesh and appearance.
 
     device: "cpu", "cuda", ... (default: cuda when available). step: lattice spacing in pixels for
-    the map (1 = exact per pixel).
+    the map (1 = exact per pixel; default: the renderer's own, :func:`thinkdraw.render.warp.lattice_steps`).
     """
 
     def __init__(self, renderer: Renderer, device: str | torch.device | None = None, step: int | None = None) -> None:
         self.r = renderer
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.step = int(step or renderer.config.map_step)
+        self.step = int(step or renderer.steps.fine)
         H, W = renderer.H, renderer.W
         self.H, self.W = H, W
         s = self.step

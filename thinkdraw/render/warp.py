@@ -77,14 +77,33 @@ class RenderConfig:
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
     upper_lip_shade: tuple[float, float, float] = (0.17, 0.46, 0.46)  # when the portrait's own open mouth is closed: the upper lip's R, G, B fall toward the meeting line by these fractions at the line, times v^2 (v: 0 at its border, 1 at the line): darker and redder there
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
-    map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact)
-    outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth)
+    map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact), at a face of lattice_ipd
+    outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth), at a face of lattice_ipd
+    lattice_ipd: float = 100.0  # interpupillary distance (px) the two steps above hold for; a bigger face scales them and the lips' exact window (step 1) by ipd / lattice_ipd, rounded: the map is smooth at the scale of the mesh's triangles, which grow with the face, so a 4000 px portrait's map costs about what a 512 px one's does (0: never scale)
     cheek_max: float = 0.85  # opacity of the smile-free cheek plate when the smile is fully removed
     cheek_ramp_ipd: float = 0.05  # lip-corner drop (interpupillary distances) reaching cheek_max
     cheek_sigma_ipd: float = 0.15  # low-pass scale of the cheek plate (IPDs): removes folds and bulges
     cheek_texture: float = 0.7  # amplitude kept of the fine skin texture (below ~0.02 IPD) in the plate
     cheek_edge: float = 40.0  # deviation from the low-pass (0-255) above which a structure is kept, gone by 2x
     commissure_ipd: float = 0.1  # the smile-free plate also covers this far (IPDs, then fading) around each lip corner outside the lips
+
+
+@dataclass(frozen=True)
+class LatticeSteps:
+    """Lattice spacings (pixels) of one portrait's backward map (:func:`lattice_steps`)."""
+
+    fine: int  # the face's triangles
+    outer: int  # the support mesh, while the head moves
+    lips: int  # the window round the lips (1 = exact): a closing mouth's map jumps across the stomion
+
+
+def lattice_steps(config: RenderConfig, ipd: float) -> LatticeSteps:
+    """``config``'s map steps for a face ``ipd`` pixels between the pupils: scaled by
+    ipd / config.lattice_ipd (never below 1x), so the lattice keeps the same spacing relative to the
+    face's triangles at every image size."""
+    k = max(1.0, ipd / config.lattice_ipd) if config.lattice_ipd > 0 else 1.0
+    fine = max(1, int(round(config.map_step * k)))
+    return LatticeSteps(fine, max(fine, int(round(config.outer_step * k))), min(fine, max(1, int(round(k)))))
 
 
 SUBNASALE = 2
@@ -436,6 +455,7 @@ class Renderer:
         lm = self.landmarks
         img = self.image
         self.ipd = float(max(np.linalg.norm(lm[468] - lm[473]), np.linalg.norm(lm[33] - lm[263]) * 0.7, 4.0))
+        self.steps = lattice_steps(self.config, self.ipd)
         r = max(1, int(self.ipd * 0.04))
         skin = _patch_median(img, lm[[50, 280, 151, 205, 425]], r)
         lip_pts = np.stack([(lm[0] + lm[13]) / 2, (lm[17] + lm[14]) / 2, (lm[37] + lm[82]) / 2, (lm[267] + lm[312]) / 2,
@@ -677,7 +697,7 @@ class Renderer:
         region, mx, my, dst, head = self.maps(lm)
         out = self.image.copy()
         if mx is not None:
-            out[region.slices()] = remap_filtered(self.plate, mx, my, self.plate_mips, max(self.config.map_step, 2))
+            out[region.slices()] = remap_filtered(self.plate, mx, my, self.plate_mips, max(self.steps.fine, 2))
         self.overlay(out, lm, region, mx, my, dst, head)
         return out
 
@@ -700,22 +720,22 @@ class Renderer:
         region = points_region(dst[np.unique(mt)], self.W, self.H)
         if region.empty:
             return region, None, None, dst, head
-        step = self.config.map_step
-        if self.config.outer_step > step and moved_t[self.n_inner_tris :].any():
+        step, outer = self.steps.fine, self.steps.outer
+        if outer > step and moved_t[self.n_inner_tris :].any():
             # support triangles move (head motion, or the face outline pulling on them): their
             # map is smooth (large triangles), so it is evaluated on a coarser lattice and the
             # face window is redone at the fine step. The coarse pass leaves the face's own
             # triangles out: they lie inside that window, more than one lattice step from its
             # edge (pad), so no coarse lattice point the frame keeps can fall on one.
-            pad = 2 * self.config.outer_step
-            mx, my = backward_map(dst, self.src, mt[sel >= self.n_inner_tris], region, self.config.outer_step)
+            pad = 2 * outer
+            mx, my = backward_map(dst, self.src, mt[sel >= self.n_inner_tris], region, outer)
             face = points_region(dst[: self.n_face], self.W, self.H, pad=pad)
             _paste_map(mx, my, region, face, dst, self.src, mt, step)
         else:
             mx, my = backward_map(dst, self.src, mt, region, step)
         lips = self.lips_window(dst)
-        if step > 1 and lips is not None:
-            _paste_map(mx, my, region, lips, dst, self.src, mt, 1)
+        if step > self.steps.lips and lips is not None:
+            _paste_map(mx, my, region, lips, dst, self.src, mt, self.steps.lips)
         return region, mx, my, dst, head
 
     def paint_order(self, depth: np.ndarray | None = None) -> np.ndarray:
@@ -747,7 +767,7 @@ class Renderer:
         ids = self._lip_ids
         if not np.any(np.hypot(*(dst[ids] - self.src[ids]).T) > self.config.move_eps):
             return None
-        win = points_region(dst[ids], self.W, self.H, pad=max(self.config.map_step, 2) + 1)
+        win = points_region(dst[ids], self.W, self.H, pad=max(self.steps.fine, 2) + 1)
         return None if win.empty else win
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
@@ -998,7 +1018,7 @@ class Renderer:
         gx, gy = gx - float(seal.win.x0), gy - float(seal.win.y0)
         # sampled as the frame samples the portrait (prefiltered where the closing lips squeeze it),
         # and only where something was painted: elsewhere the frame's own pixels stay, no window edge
-        clean = remap_filtered(seal.levels.plate, gx, gy, seal.levels, max(self.config.map_step, 2))
+        clean = remap_filtered(seal.levels.plate, gx, gy, seal.levels, max(self.steps.fine, 2))
         a = closing * cv2.remap(seal.mask, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         cur = out[win.slices()].astype(np.float32)
         cur += a[..., None] * (clean.astype(np.float32) - cur)
