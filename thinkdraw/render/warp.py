@@ -268,6 +268,13 @@ def lip_fringe_split() -> tuple[np.ndarray, np.ndarray]:
     return np.array(out, dtype=np.int64), np.array(rungs, dtype=np.int64)
 
 
+def _fringe_rest(values: np.ndarray, rungs: np.ndarray) -> np.ndarray:
+    """Per-vertex ``values`` (478, ...) (positions, depth) at the rows outside the lips as the photo
+    has them: LIP_FRINGE_KEEP of the way along each rung (K, 2) from its lip vertex (:func:`lip_fringe_split`)."""
+    a, b = values[rungs[:, 0]], values[rungs[:, 1]]
+    return a + LIP_FRINGE_KEEP * (b - a)
+
+
 def _fill_columns(image: np.ndarray, hole: np.ndarray, smooth_px: float) -> np.ndarray:
     """``image`` (h, w, 3) float32 with the pixels of ``hole`` (h, w bool) filled, column by column,
     by the linear blend of the nearest pixels above and below the hole (the upper lip's colour
@@ -395,10 +402,9 @@ class Renderer:
         self.sup_i0, self.sup_i1, self.sup_f = oval_ids[prev], oval_ids[pos], np.clip(frac, 0, 1)
         # the face's vertices, then those of the rows outside the lips (lip_fringe_split), then support
         face_tris, self.rungs = lip_fringe_split()
-        ra, rb = face[self.rungs[:, 0]], face[self.rungs[:, 1]]
-        self.rung_len = np.hypot(*(rb - ra).T)  # (K,) px, the photo's lip-to-skin-row edges
+        self.rung_len = np.hypot(*(face[self.rungs[:, 1]] - face[self.rungs[:, 0]]).T)  # (K,) px, the photo's lip-to-skin-row edges
         self.sup0 = M.N_MESH + len(self.rungs)  # index of the first support point
-        self.src = np.concatenate([face, ra + LIP_FRINGE_KEEP * (rb - ra), support_pts]).astype(np.float64)
+        self.src = np.concatenate([face, _fringe_rest(face, self.rungs), support_pts]).astype(np.float64)
         # each support point's rest offset from the outline point in its direction (a distance and
         # an outward unit vector), kept by _keep_support_outside
         rest = support_pts - self._on_outline(face)
@@ -754,8 +760,8 @@ class Renderer:
     def mesh_depth(self, depth: np.ndarray) -> np.ndarray:
         """Depth of the face's mesh vertices (the face mesh's, then the rows outside the lips,
         :func:`lip_fringe_split`): (sup0,) from landmark depth ``depth`` (478,)."""
-        z, (a, b) = np.asarray(depth, np.float64), self.rungs.T
-        return np.concatenate([z[: M.N_MESH], z[a] + LIP_FRINGE_KEEP * (z[b] - z[a])])
+        z = np.asarray(depth, np.float64)
+        return np.concatenate([z[: M.N_MESH], _fringe_rest(z, self.rungs)])
 
     def lips_window(self, dst: np.ndarray) -> Region | None:
         """Where the map is evaluated exactly (every pixel) for mesh vertices ``dst`` (V, 2): the
