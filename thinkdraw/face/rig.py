@@ -204,6 +204,7 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
     for items, radius in comp.get("pins", []):  # extra pin sets, each with its own radius
         d = _geodesic(_resolve(items, groups))
         w[: mesh.N_MESH] *= 1.0 - np.exp(-0.5 * (d / float(radius)) ** 2)
+    falloff = w.copy()  # before the lip rings' own weights (oval, corner_oval, profile)
     for key, complement in (("oval", False), ("corner_oval", True)):  # lip rings opening as an oval
         for items, corner in comp.get(key, []):
             ids = _resolve(items, groups)
@@ -218,7 +219,9 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
         w[ids] = _read_table(table, u)
     if "taper" in comp:  # weights fading from the midline toward the corners
         corner, table = comp["taper"]
-        w *= _read_table(table, np.abs(canon[:, 0]) / abs(float(canon[int(corner), 0])))
+        t = _read_table(table, np.abs(canon[:, 0]) / abs(float(canon[int(corner), 0])))
+        w, falloff = w * t, falloff * t
+    w = falloff + smooth_skin(w - falloff)  # the rings' departure from the falloff reaches the skin
     gain = float(comp.get("gain", 1.0))
     if "move" in comp:
         disp = np.broadcast_to(np.asarray(comp["move"], dtype=np.float64), canon.shape).copy()
@@ -230,6 +233,49 @@ def _component_left(comp: Mapping[str, Any], groups: Mapping[str, Any], canon: n
     else:
         raise KeyError(f"rig.yaml: component needs move, rotate, lid or closure: {comp}")
     return w, disp * gain
+
+
+@functools.lru_cache(maxsize=None)
+def _skin_smoothing() -> tuple[Any, np.ndarray, float, int]:
+    """rig.yaml ``skin_smoothing``: (468, 468) row-normalised mesh adjacency (sparse), (468,) mask of
+    the skin it relaxes, rate, steps."""
+    from matplotlib.path import Path
+    from scipy.sparse import csr_matrix
+
+    cfg = rig_spec().get("skin_smoothing") or {}
+    rate, steps, reach = float(cfg.get("rate", 0.0)), int(cfg.get("steps", 0)), float(cfg.get("reach", 0.0))
+    if not (0.0 <= rate <= 1.0 and steps >= 0 and reach >= 0.0):
+        raise ValueError("rig.yaml: skin_smoothing needs rate in [0, 1], steps >= 0, reach >= 0")
+    n = mesh.N_MESH
+    c = canonical_neutral()[:n, :2]
+    e = mesh.tessellation_edges()
+    adj = csr_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))
+    adj.data[:] = 1.0  # an edge listed twice counts once
+    adj = csr_matrix(adj.multiply(1.0 / np.maximum(np.asarray(adj.sum(1)).ravel(), 1.0)[:, None]))
+    lips = c[list(mesh.LIPS_OUTER)]
+    free = np.linalg.norm(c - lips.mean(0), axis=1) < reach
+    free &= ~Path(lips).contains_points(c)  # the lips themselves, inner rings included
+    held = (mesh.LIPS_OUTER, mesh.LIPS_INNER, mesh.LEFT_EYE, mesh.RIGHT_EYE, mesh.NOSE_HULL, mesh.FACE_OVAL)
+    for ids in held:
+        free[list(ids)] = False
+    return adj, free, rate, steps
+
+
+def smooth_skin(w: np.ndarray) -> np.ndarray:
+    """(478,) values relaxed on the skin round the mouth (rig.yaml ``skin_smoothing``): ``steps``
+    explicit steps w += rate * (mean of the mesh neighbours - w) of the umbrella Laplacian (Taubin
+    1995, "A signal processing approach to fair surface design", eq. 3) on the free skin, the lips,
+    eyes, nose and face outline held.  Given a component's lip-ring weights minus its Gaussian
+    falloff (zero on the skin), it carries the rings' own profile a few rows into the skin."""
+    adj, free, rate, steps = _skin_smoothing()
+    if steps == 0 or rate == 0.0:
+        return w
+    x = np.array(w[: mesh.N_MESH], dtype=np.float64)
+    for _ in range(steps):
+        x[free] += rate * (adj @ x - x)[free]
+    out = np.array(w, dtype=np.float64)
+    out[: mesh.N_MESH] = x
+    return out
 
 
 def _lid_operator(pairs: Sequence[tuple[int, int]], upper: float, lower: float, radius: float,
