@@ -246,11 +246,9 @@ def _skin_smoothing() -> tuple[Any, np.ndarray, float, int]:
     rate, steps, reach = float(cfg.get("rate", 0.0)), int(cfg.get("steps", 0)), float(cfg.get("reach", 0.0))
     if not (0.0 <= rate <= 1.0 and steps >= 0 and reach >= 0.0):
         raise ValueError("rig.yaml: skin_smoothing needs rate in [0, 1], steps >= 0, reach >= 0")
-    n = mesh.N_MESH
-    c = canonical_neutral()[:n, :2]
-    e = mesh.tessellation_edges()
-    adj = csr_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))
-    adj.data[:] = 1.0  # an edge listed twice counts once
+    c = canonical_neutral()[: mesh.N_MESH, :2]
+    adj = _graph().copy()  # the mesh's edges, each neighbour counted once
+    adj.data[:] = 1.0
     adj = csr_matrix(adj.multiply(1.0 / np.maximum(np.asarray(adj.sum(1)).ravel(), 1.0)[:, None]))
     lips = c[list(mesh.LIPS_OUTER)]
     free = np.linalg.norm(c - lips.mean(0), axis=1) < reach
