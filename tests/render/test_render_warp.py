@@ -326,6 +326,69 @@ def test_squeezed_skin_is_prefiltered_not_aliased():
 
 
 
+def test_a_sliver_squeezed_under_a_pixel_is_integrated_not_broken_into_steps():
+    """resample_squeezed: a slanted band of source rows holding a dark 2-px line (a lid margin with
+    its lashes) squeezed into 0.6 px. One sample per pixel catches the line in some columns and
+    misses it in others (a dashed line in stair steps); integrated over each pixel's area, every
+    column holds the same amount of line. Pixels that are not squeezed keep their sample bit for bit."""
+    import cv2
+
+    from thinkdraw.render.raster import MipLevels, Region, backward_map, resample_squeezed
+
+    W, H = 48, 24
+    plate = np.full((40, W, 3), 200, np.uint8)
+    plate[19:21] = 40  # the dark line, rows 19-20 of the source band 17-23
+    # three bands over the full width: skin above, the sliver, skin below; the sliver slants 1.5 px
+    # across the window so that it passes pixel centres in some columns only
+    # (the mesh reaches past the window, as the renderer's does past an eye's box)
+    dst = np.array([[-4, -4], [W + 4, -4], [-4, 9.875], [W + 4, 11.625], [-4, 10.475], [W + 4, 12.225],
+                    [-4, H + 4], [W + 4, H + 4]], np.float64)
+    src = np.array([[-4, 3], [W + 4, 3], [-4, 17], [W + 4, 17], [-4, 23], [W + 4, 23], [-4, 39], [W + 4, 39]], np.float64)
+    tris = np.array([[0, 1, 3], [0, 3, 2], [2, 3, 5], [2, 5, 4], [4, 5, 7], [4, 7, 6]])
+    win = Region(0, 0, W, H)
+    mx, my = backward_map(dst, src, tris, win, 1)
+    point = cv2.remap(plate, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = point.copy()
+    resample_squeezed(out, plate, MipLevels(plate), dst, src, tris, win, 3)
+
+    def line(img):  # darkness each column holds, in pixels of full line
+        return ((200.0 - img[..., 0].astype(np.float64)) / 160.0)[:, 4:-4].sum(0)
+
+    assert np.ptp(line(point)) > 0.6, line(point)  # dashed: whole columns miss the line
+    assert np.ptp(line(out)) < 0.25 and 0.15 < line(out).mean() < 0.5, line(out)  # the 2/6 of 0.6 px everywhere
+    changed = np.nonzero((out != point).any((1, 2)))[0]
+    assert changed.min() >= 8 and changed.max() <= 14  # only the rows round the sliver
+    assert np.array_equal(out[:8], point[:8]) and np.array_equal(out[15:], point[15:])
+
+
+def test_narrowed_eyes_are_mapped_exactly_and_integrated_where_squeezed(astronaut):
+    """AU4 + AU7 squeeze the lid margins: the eyes' boxes take the exact per-pixel map (the lattice
+    drew the margins in 2-px stair steps) and their squeezed pixels are supersampled; an expression
+    that leaves the eyes still renders exactly as without supersampling."""
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    rig = Rig(portrait)
+    t = rig.forward({"AU4": 1.0, "AU7": 1.0})[0]
+    coarse, exact = Renderer(img, portrait), Renderer(img, portrait, RenderConfig(map_step=1))
+    region, mx, my, dst, _ = coarse.maps(t)
+    _, ex, ey, _, _ = exact.maps(t)
+    wins = [w for w, _ in coarse.eye_windows(dst)]
+    assert len(wins) == 2 and coarse.eye_windows(coarse.src) == []
+    assert coarse.eye_windows(coarse.target_vertices(rig.forward({"yaw": 10.0})[0][:, :2])[0]) == []  # moved, not squeezed
+    for w in wins:
+        sl = (slice(w.y0 - region.y0, w.y1 - region.y0), slice(w.x0 - region.x0, w.x1 - region.x0))
+        assert np.allclose(mx[sl], ex[sl], atol=1e-3) and np.allclose(my[sl], ey[sl], atol=1e-3)
+    single = Renderer(img, portrait, RenderConfig(eye_supersample=1))
+    a, b = coarse.render(t), single.render(t)
+    diff = np.nonzero((a != b).any(2))
+    assert len(diff[0]) > 20  # the squeezed margins changed ...
+    assert all(any(w.y0 <= y < w.y1 and w.x0 <= x < w.x1 for w in wins) for y, x in zip(*diff))  # ... inside the eyes' boxes only
+    smile = rig.forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 0.5})[0]
+    assert np.array_equal(coarse.render(smile), single.render(smile))
+
+
 def test_mip_levels_blur_only_the_sampled_box_yet_match_the_whole_blur():
     """MipLevels blurs only the box frames sample (a squeezed chin is a small part of a phone
     photo), growing it when a later frame reaches further; every sample equals cv2.remap of the
@@ -549,3 +612,38 @@ def test_a_high_resolution_portrait_renders_as_with_the_small_lattice():
     d = np.abs(scaled.render(target).astype(np.int16) - fixed.render(target).astype(np.int16)).max(2)
     assert np.mean(d > 8) < 1e-3  # a few edge pixels of the 4.9 Mpx frame
     assert np.sqrt(np.mean(d.astype(np.float64) ** 2)) < 1.0
+
+
+def test_supersampling_at_the_image_edge_takes_the_pixel_centre():
+    """Past the mesh (its last vertices on the last pixel centres), a pixel's outer samples take
+    its middle one: no jump to an identity position, no false squeeze at the frame's edge."""
+    import pytest
+
+    from thinkdraw.render.raster import Region, supersampled_map
+
+    dst = np.array([[0, 0], [9, 0], [0, 9], [9, 9]], np.float64)
+    src = dst * 0.5 + 20.0  # a smooth magnification
+    tris = np.array([[0, 1, 3], [0, 3, 2]])
+    sx, sy = supersampled_map(dst, src, tris, Region(0, 0, 10, 10), 3)
+    assert sx.shape == sy.shape == (30, 30)
+    assert np.allclose(sx[:, 0], sx[:, 1]) and np.allclose(sy[0], sy[1])  # x = -1/3 -> the centre's
+    assert np.allclose(sx[1:-1, 1:-1][:, 3::3] - sx[1:-1, 1:-1][:, :-3:3], 0.5, atol=1e-4)  # inside: exact
+    with pytest.raises(ValueError, match="odd"):
+        supersampled_map(dst, src, tris, Region(0, 0, 10, 10), 2)
+
+
+def test_squeeze_is_the_largest_minification_of_a_triangle_map():
+    """squeeze: the largest singular value of each triangle's backward map (target -> source),
+    inf when a triangle folds over or collapses."""
+    from thinkdraw.render.raster import affine_maps, squeeze
+
+    rng = np.random.default_rng(5)
+    src = rng.uniform(0, 50, (12, 2))
+    tris = np.arange(12).reshape(4, 3)
+    M = np.array([[0.9, 0.3], [-0.1, 0.25]])  # squeezes one direction about 4:1 (det > 0: nothing folds)
+    dst = src @ M.T + 7.0
+    _, aff, _ = affine_maps(dst, src, tris)
+    expect = np.linalg.svd(aff[:, :, :2], compute_uv=False)[:, 0].max()
+    assert np.isclose(squeeze(dst, src, tris), expect) and np.isclose(expect, 1 / np.linalg.svd(M, compute_uv=False)[1])
+    assert squeeze(dst * [1, -1], src, tris) == float("inf")  # mirrored: every triangle folds
+    assert squeeze(src, src, tris[:0]) == 0.0 and np.isclose(squeeze(src + 3.0, src, tris), 1.0)

@@ -233,6 +233,33 @@ def window_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, win: Region, 
     return backward_map(dst, src, cull(dst, tris, win, pad=step + 1), win, step)
 
 
+def supersampled_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, win: Region, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`window_map` at k x k points per pixel of ``win`` (k odd): (h * k, w * k) float32
+    source x, y. Pixel (x, y)'s samples lie at x + (i - (k - 1) / 2) / k, i = 0..k-1 (and so for y),
+    a k x k box over the pixel whose middle sample is the pixel centre; block-average what they
+    sample for the pixel's area-weighted colour. A sample the mesh does not cover (past the last
+    pixel centre at the image's edge) takes its pixel's middle one."""
+    if k < 1 or k % 2 == 0:
+        raise ValueError(f"supersampling needs an odd number of samples per side, got {k}")
+    h, w = win.shape
+    half = (k - 1) // 2
+    hit = _cover((dst - np.array([win.x0, win.y0], np.float64)) * k + half, src, cull(dst, tris, win, pad=2),
+                 Region(0, 0, w * k, h * k))
+    gx, gy = np.meshgrid(((np.arange(w * k) - half) / k + win.x0).astype(np.float32),
+                         ((np.arange(h * k) - half) / k + win.y0).astype(np.float32))
+    if hit is None:
+        return gx, gy
+    ix, iy, vals = hit
+    gx[iy, ix], gy[iy, ix] = vals[:, 0], vals[:, 1]
+    covered = np.zeros(gx.shape, bool)
+    covered[iy, ix] = True
+    if not covered.all():
+        def middle(a: np.ndarray) -> np.ndarray:
+            return np.repeat(np.repeat(a[half::k, half::k], k, 0), k, 1)
+        gx, gy = np.where(covered, gx, middle(gx)), np.where(covered, gy, middle(gy))
+    return gx, gy
+
+
 def _coarse_map(dst: np.ndarray, src: np.ndarray, tris: np.ndarray, region: Region, step: int) -> tuple[np.ndarray, np.ndarray]:
     h, w = region.shape
     nw, nh = (w - 1) // step + 2, (h - 1) // step + 2
@@ -363,6 +390,63 @@ def remap_filtered(plate: np.ndarray, mx: np.ndarray, my: np.ndarray, levels: "M
         res += wk[..., None] * (smp.astype(np.float32) - acc)
     out[sub] = np.clip(res + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+SQUEEZE_START, SQUEEZE_FULL = 2.0, 3.0
+"""Minification (source pixels per target pixel, the largest over a pixel's samples) where the
+supersampled colour starts to replace the frame's own sample, and where it has replaced it."""
+
+
+def squeeze(dst: np.ndarray, src: np.ndarray, tris: np.ndarray) -> float:
+    """The largest minification (source pixels per target pixel) inside the triangles ``tris`` (F, 3)
+    mapped from ``dst`` (V, 2) back to ``src`` (V, 2): each triangle's map is affine, A = S D^-1
+    (S, D: its source and target edge matrices), and squeezes most along A's largest singular value.
+    inf where a triangle collapses or folds over (orientation flipped); 0 for no triangles.
+    Triangles without source area are left out."""
+    d, s = dst[tris], src[tris]
+    D = np.stack([d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]], -1)  # (F, 2, 2), edges as columns
+    S = np.stack([s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]], -1)
+    det_d = D[:, 0, 0] * D[:, 1, 1] - D[:, 0, 1] * D[:, 1, 0]
+    det_s = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
+    real = np.abs(det_s) > 1e-9
+    if not real.any():
+        return 0.0
+    D, S, det_d, det_s = D[real], S[real], det_d[real], det_s[real]
+    if (np.abs(det_d) <= 1e-9).any() or (np.sign(det_d) != np.sign(det_s)).any():
+        return float("inf")
+    adj = np.stack([np.stack([D[:, 1, 1], -D[:, 0, 1]], -1), np.stack([-D[:, 1, 0], D[:, 0, 0]], -1)], 1)
+    A = np.einsum("fij,fjk->fik", S, adj) / det_d[:, None, None]
+    f2, det = (A * A).sum((1, 2)), det_s / det_d
+    return float(np.sqrt(0.5 * (f2 + np.sqrt(np.maximum(f2 * f2 - 4.0 * det * det, 0.0)))).max())
+
+
+def resample_squeezed(out: np.ndarray, plate: np.ndarray, levels: "MipLevels", dst: np.ndarray,
+                      src: np.ndarray, tris: np.ndarray, win: Region, k: int) -> None:
+    """Where the warp squeezes a band of the source into less than a pixel, integrate it over each
+    pixel's area instead of point-sampling it: ``out`` (H, W, 3) uint8 frame, modified in place
+    inside ``win``, from ``plate`` (H, W, 3) through the mesh (``dst`` (V, 2) target, ``src``
+    (V, 2) source pixels, ``tris`` (F, 3) in paint order), sampled k x k times per pixel (k odd).
+
+    An eye narrowed to a slit (AU7, AU4 pressing the brow onto the lid) folds its lid margin and
+    lashes into a sliver thinner than a pixel; one sample per pixel lands on the lashes in one
+    column and on the skin in the next, a dark line broken into stair steps. The window's samples
+    (:func:`supersampled_map`) are block-averaged: a box filter over the pixel (supersampling;
+    Crow 1981, "A comparison of antialiasing techniques"). Only squeezed
+    pixels change (minification ramping from SQUEEZE_START to SQUEEZE_FULL), so a still or merely
+    moved window keeps the frame's own sharp sample, bit for bit."""
+    win = win.intersect(Region(0, 0, out.shape[1], out.shape[0]))
+    tris = cull(dst, tris, win, pad=2)
+    if win.empty or squeeze(dst, src, tris) < SQUEEZE_START:
+        return
+    sx, sy = supersampled_map(dst, src, tris, win, k)
+    h, w = win.shape
+    minif = (minification(sx, sy) * k).reshape(h, k, w, k).max((1, 3))
+    a = np.clip((minif - SQUEEZE_START) / (SQUEEZE_FULL - SQUEEZE_START), 0.0, 1.0)
+    if not a.any():
+        return
+    area = remap_filtered(plate, sx, sy, levels, 1).reshape(h, k, w, k, 3).mean((1, 3), dtype=np.float32)
+    cur = out[win.slices()].astype(np.float32)
+    out[win.slices()] = np.clip(cur + a[..., None] * (area - cur) + 0.5, 0, 255).astype(np.uint8)
 
 
 class MipLevels:

@@ -105,10 +105,9 @@ class TorchRenderer:
         yy, xx = torch.meshgrid(torch.arange(self.H, device=d.device, dtype=torch.float32),
                                 torch.arange(self.W, device=d.device, dtype=torch.float32), indexing="ij")
         out = torch.stack([xx + disp[:, 0], yy + disp[:, 1]], -1)
-        if s > 1:  # the lips' box exactly, as the numpy path does (Renderer.lips_window)
+        if s > 1:  # the lips' and eyes' boxes exactly, as the numpy path does (Renderer.exact_windows)
             for i, frame in enumerate(np.asarray(dst, np.float64)):
-                win = self.r.lips_window(frame)
-                if win is not None:
+                for win in self.r.exact_windows(frame):
                     wx, wy = window_map(frame, self.r.src, self.r.tris, win)
                     exact = torch.from_numpy(np.stack([wx, wy], -1)).to(out.device)
                     out[i, win.y0 : win.y1, win.x0 : win.x1] = exact

@@ -39,7 +39,8 @@ from thinkdraw.render import tone as TN
 from thinkdraw.render import wrinkles as WR
 from thinkdraw.face.geometry import apply_similarity, similarity_fit
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
-from thinkdraw.render.raster import MipLevels, Region, backward_map, hull_mask, lerp_kept_rows, normalized_blur, points_region, remap_filtered, smooth, window_map
+from thinkdraw.render.raster import (SQUEEZE_START, MipLevels, Region, backward_map, cull, hull_mask, lerp_kept_rows, normalized_blur,
+                                     points_region, remap_filtered, resample_squeezed, smooth, squeeze, window_map)
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -77,6 +78,7 @@ class RenderConfig:
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
     upper_lip_shade: tuple[float, float, float] = (0.17, 0.46, 0.46)  # when the portrait's own open mouth is closed: the upper lip's R, G, B fall toward the meeting line by these fractions at the line, times v^2 (v: 0 at its border, 1 at the line): darker and redder there
     lids: bool = True  # paint lid skin + lash line where the upper lid slid down (blinks, AU43/45)
+    eye_supersample: int = 3  # samples per pixel side (odd) where a narrowing eye squeezes its lid margin into a sliver (raster.resample_squeezed; 1 = one sample, the eyes' box still mapped exactly)
     map_step: int = 2  # backward map evaluated every N pixels, interpolated between (1 = exact), at a face of lattice_ipd
     outer_step: int = 4  # lattice step outside the face when the head moves (support mesh is smooth), at a face of lattice_ipd
     lattice_ipd: float = 100.0  # interpupillary distance (px) the two steps above hold for; a bigger face scales them and the lips' exact window (step 1) by ipd / lattice_ipd, rounded: the map is smooth at the scale of the mesh's triangles, which grow with the face, so a 4000 px portrait's map costs about what a 512 px one's does (0: never scale)
@@ -106,6 +108,8 @@ def lattice_steps(config: RenderConfig, ipd: float) -> LatticeSteps:
     return LatticeSteps(fine, max(fine, int(round(config.outer_step * k))), min(fine, max(1, int(round(k)))))
 
 
+EYE_TRIS_REACH = 0.3
+"""How far (IPDs) round an eye's box in the photo the triangles its supersampled window may meet reach."""
 SUBNASALE = 2
 """MediaPipe mesh vertex at the base of the nose (columella meets the upper lip)."""
 SEAM_SOFT_HALF_PX = 2.0
@@ -344,6 +348,7 @@ class Renderer:
             self.landmarks = source[:, :2].copy()
         self._build_mesh()
         self._build_appearance(neutral)
+        self._eye_tris = [np.nonzero(self._tris_near(ids, EYE_TRIS_REACH * self.ipd))[0] for ids in self._eye_ids]
         lift = self._own_smile_lift(neutral)
         self.own_smile = max(lift, 0.0)
         # the nasolabial folds deepen from the higher of the photo's and the neutralised face's lip
@@ -430,7 +435,15 @@ class Renderer:
         self._index_order = np.arange(len(self.tris))
         self._check_mesh()
         self.n_face = M.N_MESH
+        self._eye_ids = [np.array(M.RIGHT_EYE), np.array(M.LEFT_EYE)]
         self._lip_ids = np.array(sorted(set(M.LIPS_OUTER) | set(M.LIPS_INNER_UPPER) | set(M.LIPS_INNER_LOWER)))
+
+    def _tris_near(self, ids: np.ndarray, reach: float) -> np.ndarray:
+        """(F,) bool: the triangles with a vertex within ``reach`` px of the photo's box round mesh
+        vertices ``ids``: the only ones a window round those vertices can meet, however the face
+        moves (the mesh does not tear)."""
+        lo, hi = self.src[ids].min(0) - reach, self.src[ids].max(0) + reach
+        return ((self.src >= lo) & (self.src <= hi)).all(1)[self.tris].any(1)
 
     def _check_mesh(self) -> None:
         t = self.tris
@@ -700,11 +713,11 @@ class Renderer:
             raise InputError(f"expected (478, 2|3) landmarks, got shape {lm.shape}")
         if not np.isfinite(lm).all():
             raise InputError("target landmarks contain NaN or infinity")
-        region, mx, my, dst, head = self.maps(lm)
+        region, mx, my, dst, head, eyes = self._maps(lm)
         out = self.image.copy()
         if mx is not None:
             out[region.slices()] = remap_filtered(self.plate, mx, my, self.plate_mips, max(self.steps.fine, 2))
-        self.overlay(out, lm, region, mx, my, dst, head)
+        self.overlay(out, lm, region, mx, my, dst, head, eyes)
         return out
 
     def maps(self, landmarks: np.ndarray) -> tuple[Region, np.ndarray | None, np.ndarray | None, np.ndarray, Similarity]:
@@ -713,6 +726,11 @@ class Renderer:
         mapx/mapy are (h, w) float32 source positions for the region's pixels (None when nothing
         moved); pixels outside the region are the source pixels themselves.
         """
+        return self._maps(landmarks)[:5]
+
+    def _maps(self, landmarks: np.ndarray) -> tuple[Region, np.ndarray | None, np.ndarray | None, np.ndarray, Similarity,
+                                                    list[tuple[Region, np.ndarray]]]:
+        """:meth:`maps`, and the squeezed eyes (:meth:`eye_windows`) for :meth:`overlay`."""
         lm = np.asarray(landmarks, dtype=np.float64)
         t = lm[:, :2]
         dst, head = self.target_vertices(t)
@@ -722,10 +740,10 @@ class Renderer:
         sel = order[moved_t[order]]
         mt = self.tris[sel]
         if not len(mt):
-            return Region(0, 0, 0, 0), None, None, dst, head
+            return Region(0, 0, 0, 0), None, None, dst, head, []
         region = points_region(dst[np.unique(mt)], self.W, self.H)
         if region.empty:
-            return region, None, None, dst, head
+            return region, None, None, dst, head, []
         step, outer = self.steps.fine, self.steps.outer
         if outer > step and moved_t[self.n_inner_tris :].any():
             # support triangles move (head motion, or the face outline pulling on them): their
@@ -739,10 +757,14 @@ class Renderer:
             _paste_map(mx, my, region, face, dst, self.src, mt, step)
         else:
             mx, my = backward_map(dst, self.src, mt, region, step)
-        lips = self.lips_window(dst)
-        if step > self.steps.lips and lips is not None:
-            _paste_map(mx, my, region, lips, dst, self.src, mt, self.steps.lips)
-        return region, mx, my, dst, head
+        eyes = self.eye_windows(dst)
+        if step > self.steps.lips:
+            lips = self.lips_window(dst)
+            if lips is not None:
+                _paste_map(mx, my, region, lips, dst, self.src, mt, self.steps.lips)
+            for win, near in eyes:
+                _paste_map(mx, my, region, win, dst, self.src, self.tris[sel[np.isin(sel, near)]], self.steps.lips)
+        return region, mx, my, dst, head, eyes
 
     def paint_order(self, depth: np.ndarray | None = None) -> np.ndarray:
         """Indices into ``tris`` in the order they are rasterised (later ones win where triangles
@@ -763,6 +785,14 @@ class Renderer:
         z = np.asarray(depth, np.float64)
         return np.concatenate([z[: M.N_MESH], _fringe_rest(z, self.rungs)])
 
+    def _moved_box(self, dst: np.ndarray, ids: np.ndarray) -> Region | None:
+        """The target box of mesh vertices ``ids`` (padded by a lattice step) when one of them
+        moved, else None."""
+        if not np.any(np.hypot(*(dst[ids] - self.src[ids]).T) > self.config.move_eps):
+            return None
+        win = points_region(dst[ids], self.W, self.H, pad=max(self.steps.fine, 2) + 1)
+        return None if win.empty else win
+
     def lips_window(self, dst: np.ndarray) -> Region | None:
         """Where the map is evaluated exactly (every pixel) for mesh vertices ``dst`` (V, 2): the
         target lips' box when a lip vertex moved, else None.
@@ -770,18 +800,44 @@ class Renderer:
         The mouth-hole ladder collapses when a toothy photo's mouth closes, so the map jumps from
         upper to lower lip across a line of zero width; a lattice interpolated between a vertex on
         each side samples the teeth in between, in 2-px stair steps along the stomion."""
-        ids = self._lip_ids
-        if not np.any(np.hypot(*(dst[ids] - self.src[ids]).T) > self.config.move_eps):
-            return None
-        win = points_region(dst[ids], self.W, self.H, pad=max(self.steps.fine, 2) + 1)
-        return None if win.empty else win
+        return self._moved_box(dst, self._lip_ids)
+
+    def eye_windows(self, dst: np.ndarray) -> list[tuple[Region, np.ndarray]]:
+        """The eyes whose lids the warp squeezes (a triangle round them minified by SQUEEZE_START or
+        more, or folded) for mesh vertices ``dst`` (V, 2): each one's target box (lid chains, padded
+        by a lattice step) and the ids of the triangles round it (into ``tris``).
+
+        An eye narrowed to a slit (AU7, AU4 with AU5, a blink on its way) squeezes its lid margin
+        and lashes into a sliver; the map jumps across it, and the lattice drew it as a dark line
+        broken into 2-px stair steps. These boxes are mapped exactly (:meth:`maps`) and their
+        squeezed pixels supersampled (:meth:`overlay`); an eye that only moves keeps the lattice."""
+        out = []
+        for ids, near in zip(self._eye_ids, self._eye_tris):
+            win = self._moved_box(dst, ids)
+            if win is not None and squeeze(dst, self.src, cull(dst, self.tris[near], win, pad=2)) >= SQUEEZE_START:
+                out.append((win, near))
+        return out
+
+    def exact_windows(self, dst: np.ndarray) -> list[Region]:
+        """Windows whose backward map is evaluated at every pixel, not on the lattice: the lips'
+        box (:meth:`lips_window`) and the squeezed eyes' (:meth:`eye_windows`)."""
+        lips = self.lips_window(dst)
+        return ([lips] if lips is not None else []) + [win for win, _ in self.eye_windows(dst)]
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
-                my: np.ndarray | None, dst: np.ndarray, head: Similarity) -> None:
-        """Draw the refilled side band (head turns), mouth interior, moved irises, closing lids and a
-        rigid glasses frame onto a warped frame (in place)."""
+                my: np.ndarray | None, dst: np.ndarray, head: Similarity,
+                eyes: list[tuple[Region, np.ndarray]] | None = None) -> None:
+        """Draw the supersampled slits of narrowed eyes, the refilled side band (head turns), mouth
+        interior, moved irises, closing lids and a rigid glasses frame onto a warped frame (in place).
+        eyes: :meth:`eye_windows` of ``dst`` when already known."""
         lm = np.asarray(landmarks, dtype=np.float64)  # (478, 2|3)
         t = lm[:, :2]
+        eyes = (self.eye_windows(dst) if eyes is None else eyes) if self.config.eye_supersample > 1 else []
+        if eyes:
+            order = self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None)
+            for win, near in eyes:
+                resample_squeezed(out, self.plate, self.plate_mips, dst, self.src, self.tris[order[np.isin(order, near)]],
+                                  win, self.config.eye_supersample)
         # how far the face moved against the portrait's own (smile removed, crease strengths):
         # measured with the head's pose taken out, so a turn or a nod alone changes none
         m, m_ipd = self.unposed(landmarks, head)
