@@ -431,9 +431,9 @@ def resample_squeezed(out: np.ndarray, plate: np.ndarray, levels: "MipLevels", d
     lashes into a sliver thinner than a pixel; one sample per pixel lands on the lashes in one
     column and on the skin in the next, a dark line broken into stair steps. The window's samples
     (:func:`supersampled_map`) are block-averaged: a box filter over the pixel (supersampling;
-    Crow 1981, "A comparison of antialiasing techniques"). Only squeezed
-    pixels change (minification ramping from SQUEEZE_START to SQUEEZE_FULL), so a still or merely
-    moved window keeps the frame's own sharp sample, bit for bit."""
+    Crow 1981, "A comparison of antialiasing techniques"). Only squeezed pixels change
+    (minification ramping from SQUEEZE_START to SQUEEZE_FULL), so a still or merely moved window
+    keeps the frame's own sharp sample, bit for bit."""
     win = win.intersect(Region(0, 0, out.shape[1], out.shape[0]))
     tris = cull(dst, tris, win, pad=2)
     if win.empty or squeeze(dst, src, tris) < SQUEEZE_START:
