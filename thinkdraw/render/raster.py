@@ -426,6 +426,7 @@ def resample_squeezed(out: np.ndarray, plate: np.ndarray, levels: "MipLevels", d
     pixel's area instead of point-sampling it: ``out`` (H, W, 3) uint8 frame, modified in place
     inside ``win``, from ``plate`` (H, W, 3) through the mesh (``dst`` (V, 2) target, ``src``
     (V, 2) source pixels, ``tris`` (F, 3) in paint order), sampled k x k times per pixel (k odd).
+    The caller picks the window (:func:`squeeze` tells whether the mesh squeezes it at all).
 
     An eye narrowed to a slit (AU7, AU4 pressing the brow onto the lid) folds its lid margin and
     lashes into a sliver thinner than a pixel; one sample per pixel lands on the lashes in one
@@ -435,8 +436,7 @@ def resample_squeezed(out: np.ndarray, plate: np.ndarray, levels: "MipLevels", d
     (minification ramping from SQUEEZE_START to SQUEEZE_FULL), so a still or merely moved window
     keeps the frame's own sharp sample, bit for bit."""
     win = win.intersect(Region(0, 0, out.shape[1], out.shape[0]))
-    tris = cull(dst, tris, win, pad=2)
-    if win.empty or squeeze(dst, src, tris) < SQUEEZE_START:
+    if win.empty:
         return
     sx, sy = supersampled_map(dst, src, tris, win, k)
     h, w = win.shape

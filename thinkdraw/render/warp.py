@@ -757,13 +757,13 @@ class Renderer:
             _paste_map(mx, my, region, face, dst, self.src, mt, step)
         else:
             mx, my = backward_map(dst, self.src, mt, region, step)
-        eyes = self.eye_windows(dst)
+        eyes = self.eye_windows(dst, order)
         if step > self.steps.lips:
             lips = self.lips_window(dst)
             if lips is not None:
                 _paste_map(mx, my, region, lips, dst, self.src, mt, self.steps.lips)
-            for win, near in eyes:
-                _paste_map(mx, my, region, win, dst, self.src, self.tris[sel[np.isin(sel, near)]], self.steps.lips)
+            for win, ids in eyes:
+                _paste_map(mx, my, region, win, dst, self.src, self.tris[ids[moved_t[ids]]], self.steps.lips)
         return region, mx, my, dst, head, eyes
 
     def paint_order(self, depth: np.ndarray | None = None) -> np.ndarray:
@@ -802,10 +802,11 @@ class Renderer:
         each side samples the teeth in between, in 2-px stair steps along the stomion."""
         return self._moved_box(dst, self._lip_ids)
 
-    def eye_windows(self, dst: np.ndarray) -> list[tuple[Region, np.ndarray]]:
+    def eye_windows(self, dst: np.ndarray, order: np.ndarray | None = None) -> list[tuple[Region, np.ndarray]]:
         """The eyes whose lids the warp squeezes (a triangle round them minified by SQUEEZE_START or
         more, or folded) for mesh vertices ``dst`` (V, 2): each one's target box (lid chains, padded
-        by a lattice step) and the ids of the triangles round it (into ``tris``).
+        by a lattice step) and the ids of the triangles round it (into ``tris``), in paint ``order``
+        (:meth:`paint_order`; the photo's own when None).
 
         An eye narrowed to a slit (AU7, AU4 with AU5, a blink on its way) squeezes its lid margin
         and lashes into a sliver; the map jumps across it, and the lattice drew it as a dark line
@@ -815,7 +816,8 @@ class Renderer:
         for ids, near in zip(self._eye_ids, self._eye_tris):
             win = self._moved_box(dst, ids)
             if win is not None and squeeze(dst, self.src, cull(dst, self.tris[near], win, pad=2)) >= SQUEEZE_START:
-                out.append((win, near))
+                order = self.paint_order() if order is None else order
+                out.append((win, order[np.isin(order, near)]))
         return out
 
     def exact_windows(self, dst: np.ndarray) -> list[Region]:
@@ -829,15 +831,14 @@ class Renderer:
                 eyes: list[tuple[Region, np.ndarray]] | None = None) -> None:
         """Draw the supersampled slits of narrowed eyes, the refilled side band (head turns), mouth
         interior, moved irises, closing lids and a rigid glasses frame onto a warped frame (in place).
-        eyes: :meth:`eye_windows` of ``dst`` when already known."""
+        eyes: :meth:`eye_windows` of ``dst`` in this frame's paint order, when already known."""
         lm = np.asarray(landmarks, dtype=np.float64)  # (478, 2|3)
         t = lm[:, :2]
-        eyes = (self.eye_windows(dst) if eyes is None else eyes) if self.config.eye_supersample > 1 else []
-        if eyes:
-            order = self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None)
-            for win, near in eyes:
-                resample_squeezed(out, self.plate, self.plate_mips, dst, self.src, self.tris[order[np.isin(order, near)]],
-                                  win, self.config.eye_supersample)
+        if self.config.eye_supersample > 1:
+            if eyes is None:
+                eyes = self.eye_windows(dst, self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None))
+            for win, ids in eyes:
+                resample_squeezed(out, self.plate, self.plate_mips, dst, self.src, self.tris[ids], win, self.config.eye_supersample)
         # how far the face moved against the portrait's own (smile removed, crease strengths):
         # measured with the head's pose taken out, so a turn or a nod alone changes none
         m, m_ipd = self.unposed(landmarks, head)
