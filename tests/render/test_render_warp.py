@@ -387,6 +387,9 @@ def test_narrowed_eyes_are_mapped_exactly_and_integrated_where_squeezed(astronau
     assert all(any(w.y0 <= y < w.y1 and w.x0 <= x < w.x1 for w in wins) for y, x in zip(*diff))  # ... inside the eyes' boxes only
     smile = rig.forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 0.5})[0]
     assert np.array_equal(coarse.render(smile), single.render(smile))
+    for k in (0, 2):  # refused when the renderer is made, not on the first squeezed frame
+        with pytest.raises(InputError, match="eye_supersample"):
+            Renderer(img, portrait, RenderConfig(eye_supersample=k), rig=rig)
 
 
 def test_mip_levels_blur_only_the_sampled_box_yet_match_the_whole_blur():

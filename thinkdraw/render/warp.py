@@ -337,6 +337,8 @@ class Renderer:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise InputError(f"expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
         self.config = config or RenderConfig()
+        if self.config.eye_supersample < 1 or (self.config.eye_supersample > 1 and self.config.eye_supersample % 2 == 0):
+            raise InputError(f"RenderConfig.eye_supersample must be 1 or an odd number of samples, got {self.config.eye_supersample}")
         self.image = np.ascontiguousarray(image)
         self.H, self.W = image.shape[:2]
         self.landmarks = _landmarks_of(portrait)
