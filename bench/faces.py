@@ -26,7 +26,10 @@ Prints markdown:
    at full intensity: how far a real change of expression moves the judge, beside ours;
 11. narrowed eyes (AU6+7, AU4+7, AU44, "very angry"): inside the boxes of the eyes the warp squeezes,
    the frame's error against the same frame supersampled 9x9 everywhere there (the area-integrated
-   warp), with the renderer's 3x3 supersampling of squeezed pixels and with one sample per pixel.
+   warp), with the renderer's 3x3 supersampling of squeezed pixels and with one sample per pixel;
+12. toothy mouths narrowed (AU10 + 25, AU23 + 25, AU18 + 25, lips parted, "very angry"): the dark share of
+   the opening with the middle of the photo's opening shown (Renderer.mouth_crop) and with the whole
+   opening squeezed in, against the photo's own.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -491,9 +494,44 @@ def section_slits(frontal) -> None:
     print()
 
 
+def section_narrowed(frontal) -> None:
+    from thinkdraw.eval.corners import OPENING_DARK, opening_dark_share
+    from thinkdraw.eval.fer_judge import STILL_PROMPTS
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.cli import emotion_params
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    targets = {"AU10+25": {"AU10": 0.8, "AU25": 0.72}, "AU23+25": {"AU23": 1.0, "AU25": 0.6},
+               "AU18+25": {"AU18": 1.0, "AU25": 0.5}, "AU25": {"AU25": 0.6}, "very angry": emotion_params(STILL_PROMPTS["anger"])}
+    photo: list[float] = []
+    rows: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for f in _progress(frontal, "narrowed"):
+        p = analyze_portrait(f.image)
+        rig = Rig(p)
+        if rig.own_aus.get("AU25", 0.0) < 0.5:
+            continue
+        crop, whole = Renderer(f.image, p, rig=rig), Renderer(f.image, p, RenderConfig(mouth_crop=False), rig=rig)
+        photo.append(opening_dark_share(f.image, p.landmarks))
+        for name, params in targets.items():
+            t = rig.forward(params)[0]
+            r = crop.mouth_crop(t, crop.target_vertices(t[:, :2])[1])
+            rows[name].append((r, opening_dark_share(crop.render(t), t), opening_dark_share(whole.render(t), t)))
+    print("## Toothy mouths narrowed: the photo's dark corridors\n")
+    print(f"{len(photo)} frontal photos that show teeth (own AU25 >= 0.5). Share of the opening (inside the inner lips) "
+          f"darker than {OPENING_DARK:.2f} x its 90th percentile (`thinkdraw/eval/corners.py`); the photos' own: "
+          f"{np.nanmean(photo):.3f}. Width: the target mouth's over the photo's (`Renderer.mouth_crop`).\n")
+    print("| target | width (mean) | middle of the opening (now) | whole opening squeezed |")
+    print("|---|---|---|---|")
+    for name, v in rows.items():
+        m = np.nanmean(np.array(v), 0)
+        print(f"| {name} | {m[0]:.2f} | {m[1]:.3f} | {m[2]:.3f} |")
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono", "width", "identity", "slits"), help="one section")
+    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono", "width", "identity", "slits", "narrowed"), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -522,6 +560,8 @@ def main() -> int:
         section_identity(faces)
     if args.only in (None, "slits"):
         section_slits(frontal)
+    if args.only in (None, "narrowed"):
+        section_narrowed(frontal)
     return 0
 
 

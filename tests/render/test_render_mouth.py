@@ -208,3 +208,27 @@ def test_a_dark_photo_keeps_the_brightness_of_its_own_teeth(astronaut):
     style = Renderer(dark, portrait).mouth_style
     assert teeth_own > 200
     assert float(style.teeth @ MO.LUMA) > 0.9 * teeth_own  # sclera and skin alone: under 100
+
+
+def test_teeth_shown_in_a_narrower_mouth_darken_toward_its_corners_only() -> None:
+    """corridor_relight: the photo's teeth from the middle ``crop`` of its opening, shown in the
+    whole of a narrower one, get the corridor's light of where they now are over the light they had:
+    unchanged in the middle, darker toward the corners, nothing outside the inner lips, none at crop 1."""
+    upper, lower = _lips(14.0, 14.0)
+    flat = np.full((256, 256, 3), 200, np.uint8)
+    same = flat.copy()
+    MO.corridor_relight(same, upper, lower, 1.0)
+    assert np.array_equal(same, flat)
+    out = flat.copy()
+    MO.corridor_relight(out, upper, lower, 0.6)
+    row = _lum(out[int(_C[1])])
+    mid = int(_C[0])
+    assert abs(row[mid] - 200) <= 1
+    assert row[mid + 50] < row[mid + 30] < row[mid + 10] <= 200.5  # darker toward the corner
+    assert row[mid + 55] < 0.5 * 200 and row[mid - 55] < 0.5 * 200
+    outside = np.ones(flat.shape[:2], bool)
+    outside[int(_C[1]) - 16 : int(_C[1]) + 17, int(_C[0]) - 62 : int(_C[0]) + 63] = False
+    assert np.array_equal(out[outside], flat[outside])
+    deeper = flat.copy()
+    MO.corridor_relight(deeper, upper, lower, 0.3)  # a narrower crop: more of the corridor's light is lost
+    assert _lum(deeper[int(_C[1])])[mid + 50] < row[mid + 50]

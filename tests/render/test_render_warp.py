@@ -499,7 +499,8 @@ def test_lip_fringe_rows_cut_the_mesh_without_gaps_or_flips(renderer, astronaut)
     assert np.unique(edges, axis=0, return_counts=True)[1].max() == 2
     lm = _lm(astronaut)[: M.N_MESH, :2]
     verts = np.concatenate([lm, lm[rungs[:, 0]] + LIP_FRINGE_KEEP * (lm[rungs[:, 1]] - lm[rungs[:, 0]])])
-    assert np.allclose(verts, renderer.src[: renderer.sup0])
+    assert np.allclose(verts, renderer.src[: renderer.hole0])
+    assert np.array_equal(renderer.src[renderer.hole0 : renderer.sup0], lm[renderer.hole_of])  # the mouth hole's ring, at rest
     old, new = signed_area(lm, M.triangles().astype(np.int64)), signed_area(verts, tris)
     assert np.isclose(new.sum(), old.sum()) and np.isclose(np.abs(new).sum(), np.abs(old).sum())
 
@@ -650,3 +651,57 @@ def test_squeeze_is_the_largest_minification_of_a_triangle_map():
     assert np.isclose(squeeze(dst, src, tris), expect) and np.isclose(expect, 1 / np.linalg.svd(M, compute_uv=False)[1])
     assert squeeze(dst * [1, -1], src, tris) == float("inf")  # mirrored: every triangle folds
     assert squeeze(src, src, tris[:0]) == 0.0 and np.isclose(squeeze(src + 3.0, src, tris), 1.0)
+
+
+def test_a_mouth_narrower_than_the_photos_open_one_shows_its_middle(astronaut):
+    """Renderer.mouth_crop / frame_src: lips drawn together over a toothy photo's teeth (AU10 + AU25
+    on the smile neutralised) show the middle of its opening, teeth at their width, not the whole
+    opening squeezed with its dark corridors into black wedges at the corners. Only the mouth hole's
+    ring moves its source; a wider mouth (a broad smile) renders as before, and the torch path agrees."""
+    from thinkdraw.eval.corners import opening_dark_share
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.warp import Renderer, RenderConfig, _crop_opening
+
+    img, portrait = astronaut
+    rig = Rig(portrait)
+    crop, squeeze = Renderer(img, portrait, rig=rig), Renderer(img, portrait, RenderConfig(mouth_crop=False), rig=rig)
+    t = rig.forward({"AU10": 0.8, "AU25": 0.72})[0]
+    head = crop.target_vertices(t[:, :2])[1]
+    r = crop.mouth_crop(t, head)
+    assert 0.6 < r < 0.9 and squeeze.mouth_crop(t, head) == 1.0
+    src = crop.frame_src(t, head)
+    moved = np.flatnonzero(np.any(src != crop.src, axis=1))
+    assert len(moved) and moved.min() >= crop.hole0 and moved.max() < crop.sup0
+    ring = src[crop.hole0 : crop.sup0]
+    a, b = crop.hole_chains[0][[0, -1]]  # the corners
+    assert np.isclose(np.linalg.norm(ring[b] - ring[a]), r * crop.src_mouth_width, rtol=0.02)
+    assert np.allclose(_crop_opening(crop.src[crop.hole0 : crop.sup0], *crop.hole_chains, 1.0), crop.src[crop.hole0 : crop.sup0], atol=1e-6)
+    a_img, b_img = crop.render(t), squeeze.render(t)
+    assert opening_dark_share(a_img, t) < 0.5 * opening_dark_share(b_img, t)
+    lips = crop.lips_window(crop.target_vertices(t[:, :2])[0])
+    outside = np.ones(img.shape[:2], bool)
+    outside[lips.slices()] = False
+    assert np.array_equal(a_img[outside], b_img[outside])  # only the mouth changed
+    wide = rig.forward({"AU12L": 1.0, "AU12R": 1.0, "AU25": 1.0})[0]
+    assert np.array_equal(crop.render(wide), squeeze.render(wide))
+
+
+def test_torch_crops_the_mouth_as_numpy_does(astronaut):
+    pytest.importorskip("torch")
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render.torch_warp import TorchRenderer
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    img, portrait = astronaut
+    rig = Rig(portrait)
+    r = Renderer(img, portrait, RenderConfig(map_step=1), rig=rig)
+    seq = np.stack([rig.forward(p)[0] for p in ({"AU10": 0.8, "AU25": 0.72}, {"AU23": 1.0, "AU25": 0.6})])
+    tr = TorchRenderer(r, "cpu")
+    verts, heads = zip(*(r.target_vertices(f) for f in seq))
+    maps = tr.maps(np.stack(verts), np.stack([r.frame_src(f, h) for f, h in zip(seq, heads)])).numpy()
+    for i, frame in enumerate(seq):
+        region, mx, my, dst, _ = r.maps(frame)
+        lips = r.lips_window(dst).intersect(region)
+        got = maps[i][lips.slices()]
+        assert np.abs(got[..., 0] - mx[lips.slices_in(region)]).max() < 0.05
+        assert np.abs(got[..., 1] - my[lips.slices_in(region)]).max() < 0.05

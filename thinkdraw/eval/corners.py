@@ -4,6 +4,9 @@ A toothy smile creases the skin at each lip corner (the commissure's dimple and 
 the nasolabial furrow). When a render closes that mouth and narrows it back, those creases, if they
 are carried along, read as a dark bracket beside each corner. This measures the shadow there,
 relative to the skin a little further out, on any frame and its (478, 2|3) landmarks.
+
+Inside the corners, the opening: a toothy photo's mouth narrowed by a render should hide the dark
+corridors beside the side teeth, not squeeze them into black wedges (:func:`opening_dark_share`).
 """
 
 from __future__ import annotations
@@ -53,3 +56,28 @@ def corner_shadow(frame: np.ndarray, landmarks: np.ndarray) -> tuple[float, floa
     if not depth:
         return 0.0, 0.0
     return float(np.mean(depth)), float(np.mean(share))
+
+
+OPENING_DARK = 0.35  # a pixel of the mouth opening darker than this fraction of its bright teeth counts as dark
+OPENING_MIN_PX = 20  # fewer pixels inside the inner lips than this: no opening to measure
+
+
+def opening_dark_share(frame: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the mouth opening of ``frame`` (H, W, 3) uint8 at ``landmarks`` (478, 2|3) pixels
+    that is dark: pixels inside the inner lip ring (one pixel in from it) whose luminance is below
+    OPENING_DARK times the opening's 90th percentile (its teeth, where it shows them). On a toothy
+    smile these are the buccal corridors and the gaps between the rows; NaN when the lips (nearly)
+    meet."""
+    lm = np.asarray(landmarks, np.float64)[:, :2]
+    ring = np.concatenate([lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)][::-1]])
+    lo = np.maximum(np.floor(ring.min(0)).astype(int) - 1, 0)
+    hi = np.minimum(np.ceil(ring.max(0)).astype(int) + 2, (frame.shape[1], frame.shape[0]))
+    if np.any(hi - lo < 3):
+        return float("nan")
+    mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+    cv2.fillPoly(mask, [np.round(ring - lo).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    lum = frame[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32).mean(2)[mask > 0]
+    if lum.size < OPENING_MIN_PX:
+        return float("nan")
+    return float((lum < OPENING_DARK * np.percentile(lum, 90)).mean())

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.path import Path
 
 from thinkdraw.face.rig import GUM_LINE
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, chain_frame
@@ -152,6 +153,44 @@ def _opening(inner_upper: np.ndarray, inner_lower: np.ndarray, box: tuple[int, i
     u = (xs + x0 - o[0]) * ex[0] + (ys + y0 - o[1]) * ex[1]
     side = (2.0 * u - (u0 + u1)) / max(u1 - u0, 1e-3)
     return _Opening(ys + y0, xs + x0, a.ravel()[idx], side.astype(np.float32), d_up.ravel()[idx], d_lo.ravel()[idx])
+
+
+def _corridor(a: np.ndarray) -> np.ndarray:
+    """(N, 3) light per colour channel at |side| ``a`` (N,) across the opening (0 middle, 1 corner):
+    the buccal corridor's loss (_light), shadows warm (render_mouth)."""
+    light = (1.0 - _CORRIDOR * (a * a) * np.sqrt(a))[:, None]
+    return light * (1.0 - (1.0 - light) * _SHADOW_WARMTH)
+
+
+def corridor_relight(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, crop: float) -> None:
+    """Relight the photo's own interior shown in a narrower mouth, inside the target inner lips
+    ``inner_upper``, ``inner_lower`` (11, 2) pixels, in ``out`` (H, W, 3) uint8 in place.
+
+    A mouth narrower than the photo's shows the middle ``crop`` (0, 1] of the photo's opening
+    (Renderer.mouth_crop): teeth the photo lit from near its middle now reach the corners, where
+    the cheeks close round them. Each pixel at |side| s gets the corridor light of s over that of
+    crop * s, the light its teeth had in the photo (_light's falloff). The pixels are those whose
+    centres the inner lip ring encloses, the ones the warp's mouth hole fills (an anti-aliased
+    coverage left a bright column along a blunt corner, half relit)."""
+    if crop >= 1.0:
+        return
+    H, W = out.shape[:2]
+    ring = np.concatenate([inner_upper, inner_lower[::-1]]).astype(np.float64)
+    x0, y0 = np.maximum(np.floor(ring.min(0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(ring.max(0)).astype(int) + 2, (W, H))
+    if x1 <= x0 or y1 <= y0:
+        return
+    ys, xs = (g.ravel() for g in np.mgrid[y0:y1, x0:x1])
+    inside = Path(ring).contains_points(np.stack([xs, ys], 1))
+    if not inside.any():
+        return
+    ys, xs = ys[inside], xs[inside]
+    o, ex, _ = chain_frame(np.asarray(inner_upper, np.float64))
+    ends = ring @ ex - float(o @ ex)
+    u = (xs - o[0]) * ex[0] + (ys - o[1]) * ex[1]
+    a = np.abs((2.0 * u - (ends.min() + ends.max())) / max(float(np.ptp(ends)), 1e-3)).clip(0, 1).astype(np.float32)
+    gain = _corridor(a) / _corridor(np.float32(crop) * a)
+    out[ys, xs] = np.clip(out[ys, xs].astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
 
 
 def _light(op: _Opening, k: float) -> np.ndarray:

@@ -46,7 +46,8 @@ class TorchRenderer:
         # rasterised in the renderer's paint order (support mesh, then the face far to near) by the
         # photo's depth: where triangles overlap, the later write is the one meant to show
         self.tris = torch.from_numpy(renderer.tris[renderer.paint_order()]).to(self.device)
-        self.src = torch.from_numpy(renderer.src).to(self.device, torch.float32)
+        self.src = torch.from_numpy(renderer.src).to(self.device, torch.float32)  # (V, 2) rest sources
+        self.moving_src = ((self.tris >= renderer.hole0) & (self.tris < renderer.sup0)).any(1)  # (F,) Renderer.frame_src moves these
 
     def _pairs(self, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Candidate (triangle, lattice x, lattice y) from the union of the batch's boxes."""
@@ -68,9 +69,11 @@ class TorchRenderer:
         return tri, px, py
 
     @torch.no_grad()
-    def maps(self, dst: np.ndarray) -> torch.Tensor:
-        """Mesh vertices (T, V, 2) pixels -> backward maps (T, H, W, 2) source pixels (x, y)."""
+    def maps(self, dst: np.ndarray, src: np.ndarray | None = None) -> torch.Tensor:
+        """Mesh vertices (T, V, 2) pixels and their sources (T, V, 2) pixels (Renderer.frame_src;
+        the rest ones, ``Renderer.src``, when None) -> backward maps (T, H, W, 2) source pixels (x, y)."""
         d = torch.from_numpy(np.asarray(dst, np.float32)).to(self.device)
+        srcs = np.broadcast_to(self.r.src, d.shape) if src is None else np.asarray(src, np.float64)
         T = d.shape[0]
         s = self.step
         tri, px, py = self._pairs(d)
@@ -90,6 +93,13 @@ class TorchRenderer:
         sa, sb, sc = self.src[self.tris[tri, 0]], self.src[self.tris[tri, 1]], self.src[self.tris[tri, 2]]
         sx = sa[None, :, 0] + l1 * (sb - sa)[None, :, 0] + l2 * (sc - sa)[None, :, 0]
         sy = sa[None, :, 1] + l1 * (sb - sa)[None, :, 1] + l2 * (sc - sa)[None, :, 1]
+        moving = torch.nonzero(self.moving_src[tri], as_tuple=True)[0]  # pairs on the mouth hole's triangles
+        if src is not None and len(moving):  # their sources move per frame (Renderer.frame_src)
+            sv = torch.from_numpy(np.asarray(srcs, np.float32)).to(self.device)  # (T, V, 2)
+            ma, mb, mc = (sv[:, self.tris[tri[moving], j]] for j in range(3))  # (T, M, 2)
+            m1, m2 = l1[:, moving, None], l2[:, moving, None]
+            hole = ma + m1 * (mb - ma) + m2 * (mc - ma)
+            sx[:, moving], sy[:, moving] = hole[..., 0], hole[..., 1]
         gy, gx = torch.meshgrid(torch.arange(self.nh, device=d.device, dtype=torch.float32) * s,
                                 torch.arange(self.nw, device=d.device, dtype=torch.float32) * s, indexing="ij")
         disp = torch.zeros(T, 2, self.nh * self.nw, device=d.device)
@@ -108,7 +118,7 @@ class TorchRenderer:
         if s > 1:  # the lips' and eyes' boxes exactly, as the numpy path does (Renderer.exact_windows)
             for i, frame in enumerate(np.asarray(dst, np.float64)):
                 for win in self.r.exact_windows(frame):
-                    wx, wy = window_map(frame, self.r.src, self.r.tris, win)
+                    wx, wy = window_map(frame, srcs[i], self.r.tris, win)
                     exact = torch.from_numpy(np.stack([wx, wy], -1)).to(out.device)
                     out[i, win.y0 : win.y1, win.x0 : win.x1] = exact
         return out
@@ -130,7 +140,7 @@ class TorchRenderer:
         if not np.isfinite(lm).all():
             raise InputError("target landmarks contain NaN or infinity")
         verts, heads = zip(*(self.r.target_vertices(f) for f in lm))
-        maps = self.maps(np.stack(verts))
+        maps = self.maps(np.stack(verts), np.stack([self.r.frame_src(f, h) for f, h in zip(lm, heads)]))
         frames = self.warp(maps).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         if overlays:
             full = Region(0, 0, self.W, self.H)

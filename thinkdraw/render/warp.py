@@ -2,8 +2,9 @@
 
 The warp mesh is MediaPipe's 468-vertex face mesh with one more row of vertices outside each lip
 (:func:`lip_fringe_split`), its three holes (the two eye openings and the mouth opening) closed by
-"ladder" triangles between the upper and lower chains, and two rings of support points plus points
-on the image border joined to the face outline by a Delaunay triangulation. Per frame:
+"ladder" triangles between the upper and lower chains (the mouth's on a copy of the inner lip ring
+whose source follows the mouth's width: :meth:`Renderer.frame_src`), and two rings of support points
+plus points on the image border joined to the face outline by a Delaunay triangulation. Per frame:
 
 1. the head's rigid motion (2-D similarity of stable landmarks, Umeyama 1991) moves the inner
    support ring fully and the outer ring partly, both less below the face (neck, collar); border
@@ -67,6 +68,7 @@ class RenderConfig:
     support_min_gap: float = 0.15  # a ring point keeps this fraction of its rest distance outside the face outline (a dropping chin compresses the neck band, never folds it)
     move_eps: float = 1e-3  # vertex displacement (pixels) below which a vertex counts as still
     mouth: bool = True  # draw the mouth interior where the lips part
+    mouth_crop: bool = True  # a mouth narrower than the photo's open one shows the middle of the photo's opening, its teeth at their width, darkened toward the corners (Renderer.mouth_crop); False: the whole opening, squeezed
     wrinkles: bool = True  # landmark-driven creases (wrinkles.py): AU4 furrows, AU12 folds, AU1/2 forehead lines, AU6 crow's feet, AU9 nose lines
     eyes: bool = True  # redraw irises that moved (gaze)
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
@@ -199,6 +201,33 @@ def _rest_landmarks(landmarks: np.ndarray, rig: Any = None) -> tuple[np.ndarray 
     if not (np.isfinite(rig.neutral_landmarks).all() and np.isfinite(rig.source_landmarks).all()):
         return None, None
     return rig.neutral_landmarks, rig.source_landmarks
+
+
+def _crop_opening(ring: np.ndarray, up: np.ndarray, low: np.ndarray, r: float) -> np.ndarray:
+    """The inner lip ring of an open mouth, ``ring`` (R, 2) pixels, its upper and lower lips' chains
+    the rows ``up`` and ``low`` (corner to corner, corners shared), moved to the middle ``r`` (0-1]
+    of the opening's width: each vertex to the point of its own lip's edge at r times its distance
+    along the corner-to-corner axis from the middle, each corner half way between the two lips'
+    edges there. (R, 2); r = 1 gives the ring back."""
+    a, b = ring[up[0]], ring[up[-1]]
+    centre = 0.5 * (a + b)
+    e = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+    n = np.array([-e[1], e[0]])
+    rel = ring - centre
+    along, across = rel @ e, rel @ n
+
+    def edge(chain: np.ndarray, x: np.ndarray) -> np.ndarray:  # the chain's offset across at x along
+        xs = np.maximum.accumulate(along[chain])
+        return np.interp(x, xs, across[chain])
+
+    out = ring.copy()
+    for chain in (up, low):
+        x = r * along[chain[1:-1]]
+        out[chain[1:-1]] = centre + x[:, None] * e + edge(chain, x)[:, None] * n
+    x = r * along[[up[0], up[-1]]]
+    mid = 0.5 * (edge(up, x) + edge(low, x))
+    out[[up[0], up[-1]]] = centre + x[:, None] * e + mid[:, None] * n
+    return out
 
 
 def _ladder(upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
@@ -407,11 +436,16 @@ class Renderer:
         frac = np.where(span > 1e-9, ((sang - so[prev]) % (2 * np.pi)) / np.maximum(span, 1e-9), 0.0)
         oval_ids = np.array(M.FACE_OVAL)[order]
         self.sup_i0, self.sup_i1, self.sup_f = oval_ids[prev], oval_ids[pos], np.clip(frac, 0, 1)
-        # the face's vertices, then those of the rows outside the lips (lip_fringe_split), then support
+        # the face's vertices, then those of the rows outside the lips (lip_fringe_split), then the
+        # mouth hole's own copy of the inner lip ring (its source moves: frame_src), then support
         face_tris, self.rungs = lip_fringe_split()
         self.rung_len = np.hypot(*(face[self.rungs[:, 1]] - face[self.rungs[:, 0]]).T)  # (K,) px, the photo's lip-to-skin-row edges
-        self.sup0 = M.N_MESH + len(self.rungs)  # index of the first support point
-        self.src = np.concatenate([face, _fringe_rest(face, self.rungs), support_pts]).astype(np.float64)
+        self.hole0 = M.N_MESH + len(self.rungs)  # index of the first mouth-hole vertex
+        self.hole_of = np.array(sorted(set(M.LIPS_INNER_UPPER) | set(M.LIPS_INNER_LOWER)))  # (R,) the ring vertex each copies
+        copy_id = {int(v): self.hole0 + j for j, v in enumerate(self.hole_of)}
+        self.hole_chains = tuple(np.searchsorted(self.hole_of, c) for c in (M.LIPS_INNER_UPPER, M.LIPS_INNER_LOWER))  # rows of the ring
+        self.sup0 = self.hole0 + len(self.hole_of)  # index of the first support point
+        self.src = np.concatenate([face, _fringe_rest(face, self.rungs), face[self.hole_of], support_pts]).astype(np.float64)
         # each support point's rest offset from the outline point in its direction (a distance and
         # an outward unit vector), kept by _keep_support_outside
         rest = support_pts - self._on_outline(face)
@@ -426,7 +460,8 @@ class Renderer:
         cent = self.src[outer].mean(1)
         inside = Path(oval).contains_points(cent)
         outer = outer[~inside]
-        holes = [_ladder(M.LIPS_INNER_UPPER, M.LIPS_INNER_LOWER), _ladder(M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER),
+        holes = [_ladder(tuple(copy_id[v] for v in M.LIPS_INNER_UPPER), tuple(copy_id[v] for v in M.LIPS_INNER_LOWER)),
+                 _ladder(M.RIGHT_EYE_UPPER, M.RIGHT_EYE_LOWER),
                  _ladder(M.LEFT_EYE_UPPER, M.LEFT_EYE_LOWER)]
         self.tris = np.concatenate([face_tris, *holes, outer])
         self.n_inner_tris = len(self.tris) - len(outer)  # face mesh + hole ladders come first
@@ -485,6 +520,8 @@ class Renderer:
         sclera = self._sclera_colour()
         self.skin, self.lip, self.sclera = skin, lip, sclera
         self.src_open = self._opening(lm)
+        self.src_mouth_width = float(np.linalg.norm(lm[M.LIPS_INNER_UPPER[-1], :2] - lm[M.LIPS_INNER_UPPER[0], :2]))  # px, inner corners
+        self.crops_mouth = self.config.mouth_crop and self.src_open > 1.0  # lips parted in the photo: a narrower mouth shows its middle (mouth_crop)
         self.mouth_style = MO.make_style(skin, lip, sclera, self._own_teeth_luma())
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
@@ -651,7 +688,40 @@ class Renderer:
             dst[self.sup0 :] += k[:, None] * self._on_outline(resid)
         self._keep_support_outside(dst)
         self._place_lip_fringe(dst, head.scale)
+        dst[self.hole0 : self.sup0] = dst[self.hole_of]  # the hole's edge is the lips' inner edge
         return dst, head
+
+    def frame_src(self, landmarks: np.ndarray, head: Similarity) -> np.ndarray:
+        """Source positions (V, 2) pixels of the warp mesh's vertices for a frame at target landmarks
+        (478, 2|3) with head motion ``head``: the rest ones (``src``, the same array), but for the
+        mouth hole's ring while the target mouth is narrower than the photo's open one
+        (:meth:`mouth_crop`): it then samples the middle of the photo's opening (_crop_opening)."""
+        r = self.mouth_crop(landmarks, head)
+        if r >= 1.0:
+            return self.src
+        src = self.src.copy()
+        src[self.hole0 : self.sup0] = _crop_opening(self.src[self.hole0 : self.sup0], *self.hole_chains, r)
+        return src
+
+    def mouth_crop(self, landmarks: np.ndarray, head: Similarity) -> float:
+        """Share (0, 1] of the photo's mouth opening, across, that a frame at target landmarks
+        (478, 2|3) shows: its mouth's corner-to-corner width over the photo's, head pose taken out
+        (:meth:`unposed`), when narrower; 1 when not, or when the photo's lips are closed.
+
+        The teeth do not narrow with the lips: lips drawn together over them (AU23, AU18, a smile
+        taken away) hide the side teeth and the dark corridors beside them, and the front teeth
+        keep their width. Stretched whole into the narrower mouth, the photo's corridors became
+        black wedges at the corners (an angry face on a toothy smile, where AU10 raises the upper
+        lip beside them)."""
+        return self._mouth_crop(*self.unposed(landmarks, head)) if self.crops_mouth else 1.0
+
+    def _mouth_crop(self, unposed: np.ndarray, unposed_ipd: float) -> float:
+        """:meth:`mouth_crop` from :meth:`unposed`'s landmarks and IPD."""
+        if not self.crops_mouth:
+            return 1.0
+        a, b = M.LIPS_INNER_UPPER[0], M.LIPS_INNER_UPPER[-1]
+        width = float(np.linalg.norm(unposed[b] - unposed[a])) * self.ipd / max(unposed_ipd, 1e-9)
+        return float(np.clip(width / max(self.src_mouth_width, 1e-9), 1e-3, 1.0))
 
     def _place_lip_fringe(self, dst: np.ndarray, scale: float) -> None:
         """The rows outside the lips (:func:`lip_fringe_split`), in place on ``dst`` (V, 2): each
@@ -661,7 +731,7 @@ class Renderer:
         a, b = dst[self.rungs[:, 0]], dst[self.rungs[:, 1]]
         now = np.hypot(*(b - a).T)
         g = LIP_FRINGE_KEEP * np.minimum(1.0, self.rung_len * scale / np.maximum(now, 1e-9))
-        dst[M.N_MESH : self.sup0] = a + g[:, None] * (b - a)
+        dst[M.N_MESH : self.hole0] = a + g[:, None] * (b - a)
 
     def _on_outline(self, x: np.ndarray) -> np.ndarray:
         """Per-vertex values ``x`` (N, k), N >= n_face, interpolated at each support point's place on the
@@ -736,7 +806,8 @@ class Renderer:
         lm = np.asarray(landmarks, dtype=np.float64)
         t = lm[:, :2]
         dst, head = self.target_vertices(t)
-        moved_v = np.hypot(*(dst - self.src).T) > self.config.move_eps
+        src = self.frame_src(lm, head)
+        moved_v = np.hypot(*(dst - src).T) > self.config.move_eps
         moved_t = moved_v[self.tris].any(1)
         order = self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None)
         sel = order[moved_t[order]]
@@ -754,18 +825,18 @@ class Renderer:
             # triangles out: they lie inside that window, more than one lattice step from its
             # edge (pad), so no coarse lattice point the frame keeps can fall on one.
             pad = 2 * outer
-            mx, my = backward_map(dst, self.src, mt[sel >= self.n_inner_tris], region, outer)
+            mx, my = backward_map(dst, src, mt[sel >= self.n_inner_tris], region, outer)
             face = points_region(dst[: self.n_face], self.W, self.H, pad=pad)
-            _paste_map(mx, my, region, face, dst, self.src, mt, step)
+            _paste_map(mx, my, region, face, dst, src, mt, step)
         else:
-            mx, my = backward_map(dst, self.src, mt, region, step)
+            mx, my = backward_map(dst, src, mt, region, step)
         eyes = self.eye_windows(dst, order)
         if step > self.steps.lips:
             lips = self.lips_window(dst)
             if lips is not None:
-                _paste_map(mx, my, region, lips, dst, self.src, mt, self.steps.lips)
+                _paste_map(mx, my, region, lips, dst, src, mt, self.steps.lips)
             for win, ids in eyes:
-                _paste_map(mx, my, region, win, dst, self.src, self.tris[ids[moved_t[ids]]], self.steps.lips)
+                _paste_map(mx, my, region, win, dst, src, self.tris[ids[moved_t[ids]]], self.steps.lips)
         return region, mx, my, dst, head, eyes
 
     def paint_order(self, depth: np.ndarray | None = None) -> np.ndarray:
@@ -783,9 +854,10 @@ class Renderer:
 
     def mesh_depth(self, depth: np.ndarray) -> np.ndarray:
         """Depth of the face's mesh vertices (the face mesh's, then the rows outside the lips,
-        :func:`lip_fringe_split`): (sup0,) from landmark depth ``depth`` (478,)."""
+        :func:`lip_fringe_split`, then the mouth hole's copy of the inner lip ring): (sup0,) from landmark
+        depth ``depth`` (478,)."""
         z = np.asarray(depth, np.float64)
-        return np.concatenate([z[: M.N_MESH], _fringe_rest(z, self.rungs)])
+        return np.concatenate([z[: M.N_MESH], _fringe_rest(z, self.rungs), z[self.hole_of]])
 
     def _moved_box(self, dst: np.ndarray, ids: np.ndarray) -> Region | None:
         """The target box of mesh vertices ``ids`` (padded by a lattice step) when one of them
@@ -846,6 +918,9 @@ class Renderer:
         m, m_ipd = self.unposed(landmarks, head)
         if self.side_band is not None:
             SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
+        crop = self._mouth_crop(m, m_ipd)
+        if crop < 1.0 and mx is not None:  # the warp showed the middle of the photo's opening (frame_src)
+            MO.corridor_relight(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], crop)
         if self.config.mouth:
             closing = self._close_mouth(out, t, head, region, mx, my)
             self._soften_folds(out, t, head, region, mx, my, self._smile_removed_at(m))
