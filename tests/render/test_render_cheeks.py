@@ -144,3 +144,28 @@ def test_corner_shadow_is_zero_on_even_skin_and_grows_with_a_crease(astronaut):
     depth, share = corner_shadow(_creased((flat, astronaut[1])), lm)
     assert 0.02 < depth < 0.5 and 0.05 < share < 0.6
     assert corner_shadow(flat[:3, :3], lm) == (0.0, 0.0)  # corners outside the frame: nothing to measure
+
+
+def test_opening_dark_share_counts_the_dark_part_of_the_opening(astronaut):
+    """eval.corners.opening_dark_share: on a grey frame with the mouth opening filled bright teeth
+    and its outer thirds black, about those thirds' share is dark; a uniformly bright opening has
+    none; lips that meet give NaN."""
+    from thinkdraw.eval.corners import opening_dark_share
+    from thinkdraw.face import mesh as M
+
+    lm = np.asarray(astronaut[1].landmarks, np.float64).copy()
+    ring = np.concatenate([lm[list(M.LIPS_INNER_UPPER), :2], lm[list(M.LIPS_INNER_LOWER), :2][::-1]])
+    frame = np.full((512, 512, 3), 120, np.uint8)
+    cv2.fillPoly(frame, [np.round(ring).astype(np.int32)], (240, 240, 240))
+    assert opening_dark_share(frame, lm) == 0.0
+    x0, x1 = ring[:, 0].min(), ring[:, 0].max()
+    third = (x1 - x0) / 3
+    cols = np.arange(512)
+    side = (cols < x0 + third) | (cols > x1 - third)
+    dark = frame.copy()
+    dark[:, side] = np.where(dark[:, side] == 240, 10, dark[:, side])
+    share = opening_dark_share(dark, lm)
+    assert 0.25 < share < 2 / 3  # the outer thirds of the opening, which tapers to its corners: under 2/3 of it (0.49)
+    closed = lm.copy()
+    closed[list(M.LIPS_INNER_LOWER), :2] = closed[list(M.LIPS_INNER_UPPER), :2]
+    assert np.isnan(opening_dark_share(frame, closed))
