@@ -530,8 +530,17 @@ def section_narrowed(frontal) -> None:
 
 
 def main() -> int:
+    # each section by name, in print order (the calls read faces, frontal and judge, set below)
+    sections = {
+        "posed": lambda: section_posed(faces, judge), "closed_loop": lambda: section_closed_loop(faces, frontal),
+        "fer": lambda: section_fer_renders(frontal, judge), "eyes": lambda: section_eyes(faces),
+        "turned": lambda: section_turned(faces), "corners": lambda: section_corners(frontal),
+        "mono": lambda: section_mono(faces), "width": lambda: section_width(frontal),
+        "identity": lambda: section_identity(faces), "slits": lambda: section_slits(frontal),
+        "narrowed": lambda: section_narrowed(frontal),
+    }
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("posed", "closed_loop", "fer", "eyes", "turned", "corners", "mono", "width", "identity", "slits", "narrowed"), help="one section")
+    ap.add_argument("--only", choices=tuple(sections), help="one section")
     args = ap.parse_args()
     from thinkdraw.eval.fer_judge import FerJudge
     from thinkdraw.eval.registry_faces import registry_faces
@@ -540,28 +549,9 @@ def main() -> int:
     frontal = [f for f in faces if abs(f.yaw) < FRONTAL_YAW]
     print(f"# Registry faces: {len(faces)} faces, {len(frontal)} frontal (|yaw| < {FRONTAL_YAW:.0f} deg)\n")
     judge = FerJudge() if args.only in (None, "posed", "fer") else None
-    if args.only in (None, "posed"):
-        section_posed(faces, judge)
-    if args.only in (None, "closed_loop"):
-        section_closed_loop(faces, frontal)
-    if args.only in (None, "fer"):
-        section_fer_renders(frontal, judge)
-    if args.only in (None, "eyes"):
-        section_eyes(faces)
-    if args.only in (None, "turned"):
-        section_turned(faces)
-    if args.only in (None, "corners"):
-        section_corners(frontal)
-    if args.only in (None, "mono"):
-        section_mono(faces)
-    if args.only in (None, "width"):
-        section_width(frontal)
-    if args.only in (None, "identity"):
-        section_identity(faces)
-    if args.only in (None, "slits"):
-        section_slits(frontal)
-    if args.only in (None, "narrowed"):
-        section_narrowed(frontal)
+    for name, section in sections.items():
+        if args.only in (None, name):
+            section()
     return 0
 
 

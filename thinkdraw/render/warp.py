@@ -100,6 +100,12 @@ class LatticeSteps:
     outer: int  # the support mesh, while the head moves
     lips: int  # the window round the lips (1 = exact): a closing mouth's map jumps across the stomion
 
+    @property
+    def probe(self) -> int:
+        """Spacing at which the map's minification is measured (remap_filtered) and its windows are
+        padded: the fine lattice's, at least 2 pixels."""
+        return max(self.fine, 2)
+
 
 def lattice_steps(config: RenderConfig, ipd: float) -> LatticeSteps:
     """``config``'s map steps for a face ``ipd`` pixels between the pupils: scaled by
@@ -127,6 +133,14 @@ class _MouthSeal:
     win: Region  # source pixels the plate covers
     levels: MipLevels  # the painted window (levels.plate, (h, w, 3) uint8) and its prefiltered copies
     mask: np.ndarray  # (h, w) float32 in [0, 1]: where it was painted, feathered
+
+
+@dataclass
+class _FrameWork:
+    """What :meth:`Renderer._maps` measured of a frame that :meth:`Renderer.overlay` uses too."""
+
+    eyes: list[tuple[Region, np.ndarray]]  # Renderer.eye_windows, in the frame's paint order
+    unposed: tuple[np.ndarray, float]  # Renderer.unposed: (478, 2) landmarks with the head's pose taken out, their IPD
 
 
 def _window_map(win: Region, region: Region, mx: np.ndarray | None,
@@ -696,7 +710,10 @@ class Renderer:
         (478, 2|3) with head motion ``head``: the rest ones (``src``, the same array), but for the
         mouth hole's ring while the target mouth is narrower than the photo's open one
         (:meth:`mouth_crop`): it then samples the middle of the photo's opening (_crop_opening)."""
-        r = self.mouth_crop(landmarks, head)
+        return self._src_at(self.mouth_crop(landmarks, head))
+
+    def _src_at(self, r: float) -> np.ndarray:
+        """:meth:`frame_src` for a mouth crop ``r`` (:meth:`mouth_crop`)."""
         if r >= 1.0:
             return self.src
         src = self.src.copy()
@@ -785,11 +802,11 @@ class Renderer:
             raise InputError(f"expected (478, 2|3) landmarks, got shape {lm.shape}")
         if not np.isfinite(lm).all():
             raise InputError("target landmarks contain NaN or infinity")
-        region, mx, my, dst, head, eyes = self._maps(lm)
+        region, mx, my, dst, head, work = self._maps(lm)
         out = self.image.copy()
         if mx is not None:
-            out[region.slices()] = remap_filtered(self.plate, mx, my, self.plate_mips, max(self.steps.fine, 2))
-        self.overlay(out, lm, region, mx, my, dst, head, eyes)
+            out[region.slices()] = remap_filtered(self.plate, mx, my, self.plate_mips, self.steps.probe)
+        self.overlay(out, lm, region, mx, my, dst, head, work)
         return out
 
     def maps(self, landmarks: np.ndarray) -> tuple[Region, np.ndarray | None, np.ndarray | None, np.ndarray, Similarity]:
@@ -801,22 +818,23 @@ class Renderer:
         return self._maps(landmarks)[:5]
 
     def _maps(self, landmarks: np.ndarray) -> tuple[Region, np.ndarray | None, np.ndarray | None, np.ndarray, Similarity,
-                                                    list[tuple[Region, np.ndarray]]]:
-        """:meth:`maps`, and the squeezed eyes (:meth:`eye_windows`) for :meth:`overlay`."""
+                                                    _FrameWork]:
+        """:meth:`maps`, and what :meth:`overlay` needs of it (the squeezed eyes, the unposed face)."""
         lm = np.asarray(landmarks, dtype=np.float64)
         t = lm[:, :2]
         dst, head = self.target_vertices(t)
-        src = self.frame_src(lm, head)
+        unposed = self.unposed(lm, head)
+        src = self._src_at(self._mouth_crop(*unposed))
         moved_v = np.hypot(*(dst - src).T) > self.config.move_eps
         moved_t = moved_v[self.tris].any(1)
         order = self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None)
         sel = order[moved_t[order]]
         mt = self.tris[sel]
         if not len(mt):
-            return Region(0, 0, 0, 0), None, None, dst, head, []
+            return Region(0, 0, 0, 0), None, None, dst, head, _FrameWork([], unposed)
         region = points_region(dst[np.unique(mt)], self.W, self.H)
         if region.empty:
-            return region, None, None, dst, head, []
+            return region, None, None, dst, head, _FrameWork([], unposed)
         step, outer = self.steps.fine, self.steps.outer
         if outer > step and moved_t[self.n_inner_tris :].any():
             # support triangles move (head motion, or the face outline pulling on them): their
@@ -837,7 +855,7 @@ class Renderer:
                 _paste_map(mx, my, region, lips, dst, src, mt, self.steps.lips)
             for win, ids in eyes:
                 _paste_map(mx, my, region, win, dst, src, self.tris[ids[moved_t[ids]]], self.steps.lips)
-        return region, mx, my, dst, head, eyes
+        return region, mx, my, dst, head, _FrameWork(eyes, unposed)
 
     def paint_order(self, depth: np.ndarray | None = None) -> np.ndarray:
         """Indices into ``tris`` in the order they are rasterised (later ones win where triangles
@@ -864,7 +882,7 @@ class Renderer:
         moved, else None."""
         if not np.any(np.hypot(*(dst[ids] - self.src[ids]).T) > self.config.move_eps):
             return None
-        win = points_region(dst[ids], self.W, self.H, pad=max(self.steps.fine, 2) + 1)
+        win = points_region(dst[ids], self.W, self.H, pad=self.steps.probe + 1)
         return None if win.empty else win
 
     def lips_window(self, dst: np.ndarray) -> Region | None:
@@ -901,21 +919,19 @@ class Renderer:
         return ([lips] if lips is not None else []) + [win for win, _ in self.eye_windows(dst)]
 
     def overlay(self, out: np.ndarray, landmarks: np.ndarray, region: Region, mx: np.ndarray | None,
-                my: np.ndarray | None, dst: np.ndarray, head: Similarity,
-                eyes: list[tuple[Region, np.ndarray]] | None = None) -> None:
+                my: np.ndarray | None, dst: np.ndarray, head: Similarity, known: _FrameWork | None = None) -> None:
         """Draw the supersampled slits of narrowed eyes, the refilled side band (head turns), mouth
         interior, moved irises, closing lids and a rigid glasses frame onto a warped frame (in place).
-        eyes: :meth:`eye_windows` of ``dst`` in this frame's paint order, when already known."""
+        known: what :meth:`_maps` measured of this frame (the squeezed eyes, the unposed face), when it ran."""
         lm = np.asarray(landmarks, dtype=np.float64)  # (478, 2|3)
         t = lm[:, :2]
         if self.config.eye_supersample > 1:
-            if eyes is None:
-                eyes = self.eye_windows(dst, self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None))
+            eyes = known.eyes if known is not None else self.eye_windows(dst, self.paint_order(lm[:, 2] if lm.shape[1] > 2 else None))
             for win, ids in eyes:
                 resample_squeezed(out, self.plate, self.plate_mips, dst, self.src, self.tris[ids], win, self.config.eye_supersample)
         # how far the face moved against the portrait's own (smile removed, crease strengths):
         # measured with the head's pose taken out, so a turn or a nod alone changes none
-        m, m_ipd = self.unposed(landmarks, head)
+        m, m_ipd = known.unposed if known is not None else self.unposed(landmarks, head)
         if self.side_band is not None:
             SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
         crop = self._mouth_crop(m, m_ipd)
@@ -1158,7 +1174,7 @@ class Renderer:
         gx, gy = gx - float(seal.win.x0), gy - float(seal.win.y0)
         # sampled as the frame samples the portrait (prefiltered where the closing lips squeeze it),
         # and only where something was painted: elsewhere the frame's own pixels stay, no window edge
-        clean = remap_filtered(seal.levels.plate, gx, gy, seal.levels, max(self.steps.fine, 2))
+        clean = remap_filtered(seal.levels.plate, gx, gy, seal.levels, self.steps.probe)
         a = closing * cv2.remap(seal.mask, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         cur = out[win.slices()].astype(np.float32)
         cur += a[..., None] * (clean.astype(np.float32) - cur)
