@@ -29,7 +29,9 @@ Prints markdown:
    warp), with the renderer's 3x3 supersampling of squeezed pixels and with one sample per pixel;
 12. toothy mouths narrowed (AU10 + 25, AU23 + 25, AU18 + 25, lips parted, "very angry"): the dark share of
    the opening with the middle of the photo's opening shown (Renderer.mouth_crop) and with the whole
-   opening squeezed in, against the photo's own.
+   opening squeezed in, against the photo's own;
+13. teeth drawn into a jaw drop on the photos that show their own: the hue and brightness of the drawn
+   teeth against the photo's teeth, with the photo's own hue and with the skin's colour cast.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -529,6 +531,45 @@ def section_narrowed(frontal) -> None:
     print()
 
 
+def section_teeth(frontal) -> None:
+    import dataclasses
+
+    from thinkdraw.eval.corners import hue_gap, teeth_colour
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render import mouth as MO
+    from thinkdraw.render.warp import Renderer
+
+    rows = []  # (name, gap now, gap with the skin's cast, luma now / photo's)
+    for f in _progress(frontal, "teeth"):
+        p = analyze_portrait(f.image)
+        own = teeth_colour(f.image, p.landmarks)
+        if own is None:
+            continue
+        rig = Rig(p)
+        t = rig.forward({"AU25": 1.0, "AU26": 1.0})[0]  # a jaw drop: the drawn interior at full strength
+        r = Renderer(f.image, p, rig=rig)
+        now = teeth_colour(r.render(t), t)
+        st, cast = r.mouth_style, MO.make_style(r.skin, r.lip, r.sclera).teeth
+        r.mouth_style = dataclasses.replace(st, teeth=cast * float(st.teeth @ MO.LUMA) / float(cast @ MO.LUMA))
+        before = teeth_colour(r.render(t), t)
+        if now is None or before is None:
+            continue
+        rows.append((f.name, hue_gap(now, own), hue_gap(before, own), float(now @ MO.LUMA) / float(own @ MO.LUMA)))
+    m = np.array([r[1:] for r in rows])
+    print("## Drawn teeth against the photo's own\n")
+    print(f"{len(rows)} frontal photos that show teeth (`eval.corners.teeth_colour`: the brightest quarter of the "
+          "opening's near-grey pixels), each opened to AU25 + AU26 (the drawn interior at full strength). Hue gap: "
+          "L1 distance of the r, g chromaticities, thousandths (`eval.corners.hue_gap`); luma: the drawn teeth's over "
+          "the photo's.\n")
+    print("| teeth drawn in | hue gap median | mean | max | luma (median) |")
+    print("|---|---|---|---|---|")
+    print(f"| the photo's own hue where less tinted (now) | {np.median(m[:, 0]):.1f} | {m[:, 0].mean():.1f} | {m[:, 0].max():.1f} | {np.median(m[:, 2]):.2f} |")
+    print(f"| the skin's cast | {np.median(m[:, 1]):.1f} | {m[:, 1].mean():.1f} | {m[:, 1].max():.1f} | |")
+    worst = sorted(rows, key=lambda r: -r[1])[:4]
+    print("\nLargest gaps now: " + ", ".join(f"{n} {g:.1f}" for n, g, _, _ in worst) + "\n")
+
+
 def main() -> int:
     # each section by name, in print order (the calls read faces, frontal and judge, set below)
     sections = {
@@ -537,7 +578,7 @@ def main() -> int:
         "turned": lambda: section_turned(faces), "corners": lambda: section_corners(frontal),
         "mono": lambda: section_mono(faces), "width": lambda: section_width(frontal),
         "identity": lambda: section_identity(faces), "slits": lambda: section_slits(frontal),
-        "narrowed": lambda: section_narrowed(frontal),
+        "narrowed": lambda: section_narrowed(frontal), "teeth": lambda: section_teeth(frontal),
     }
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=tuple(sections), help="one section")

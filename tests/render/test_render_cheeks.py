@@ -169,3 +169,27 @@ def test_opening_dark_share_counts_the_dark_part_of_the_opening(astronaut):
     closed = lm.copy()
     closed[list(M.LIPS_INNER_LOWER), :2] = closed[list(M.LIPS_INNER_UPPER), :2]
     assert np.isnan(opening_dark_share(frame, closed))
+
+
+def test_teeth_colour_is_the_bright_grey_of_the_opening(astronaut):
+    """eval.corners.teeth_colour: an opening with white teeth in its upper half, red tongue in its
+    lower half and dark corners reads as the white; an opening of lips and tongue alone has no
+    teeth; hue_gap is 0 between greys of any brightness and grows with a tint."""
+    from thinkdraw.eval.corners import hue_gap, teeth_colour
+    from thinkdraw.face import mesh as M
+
+    lm = np.asarray(astronaut[1].landmarks, np.float64).copy()
+    ring = np.concatenate([lm[list(M.LIPS_INNER_UPPER), :2], lm[list(M.LIPS_INNER_LOWER), :2][::-1]])
+    frame = np.full((512, 512, 3), 120, np.uint8)
+    cv2.fillPoly(frame, [np.round(ring).astype(np.int32)], (180, 60, 70))  # tongue
+    red = frame.copy()
+    mid = ring[:, 1].mean()
+    upper = ring.copy()
+    upper[:, 1] = np.minimum(upper[:, 1], mid)
+    cv2.fillPoly(frame, [np.round(upper).astype(np.int32)], (235, 232, 222))  # teeth
+    frame[:, : int(ring[:, 0].min() + 6)] = 20  # a dark corner
+    c = teeth_colour(frame, lm)
+    np.testing.assert_allclose(c, (235, 232, 222), atol=1.0)
+    assert teeth_colour(red, lm) is None
+    assert hue_gap(np.array([100.0, 100, 100]), np.array([220.0, 220, 220])) == 0.0
+    assert 5.0 < hue_gap(c, np.array([235.0, 210, 180])) < hue_gap(c, np.array([235.0, 180, 140]))

@@ -182,11 +182,29 @@ def test_teeth_are_never_darker_than_the_photos_own() -> None:
     take the luma of the photo's own when it shows them."""
     skin, lip, shade = np.array([60.0, 42.0, 36.0]), np.array([90.0, 50.0, 50.0]), np.array([70.0, 62.0, 60.0])
     dim = MO.make_style(skin, lip, shade)
-    own = MO.make_style(skin, lip, shade, own_teeth=180.0)
+    own = MO.make_style(skin, lip, shade, own_teeth=np.array([185.0, 179.0, 172.0]))
     assert float(dim.teeth @ MO.LUMA) < 100
     assert abs(float(own.teeth @ MO.LUMA) - 180.0) < 1.0
-    bright = MO.make_style(np.array([200.0, 160.0, 140.0]), lip, np.array([235.0, 232.0, 228.0]), own_teeth=150.0)
+    bright = MO.make_style(np.array([200.0, 160.0, 140.0]), lip, np.array([235.0, 232.0, 228.0]), own_teeth=np.full(3, 150.0))
     assert float(bright.teeth @ MO.LUMA) > 200  # photos' teeth sit in the mouth's shadow: never darkened
+
+
+def test_teeth_take_the_hue_of_the_photos_own_when_they_are_less_tinted() -> None:
+    """A ruddy face's skin cast gave tan teeth beside its own white ones (bald_guys_8): the teeth
+    take the photo's own hue when it is the less saturated; lips blurred into a small opening's
+    teeth (pink) do not tint them."""
+    ruddy, lip, sclera = np.array([205.0, 140.0, 115.0]), np.array([190.0, 100.0, 100.0]), np.array([230.0, 215.0, 205.0])
+
+    def sat(c: np.ndarray) -> float:
+        return float((c.max() - c.min()) / c.max())
+
+    cast = MO.make_style(ruddy, lip, sclera).teeth
+    white = MO.make_style(ruddy, lip, sclera, own_teeth=np.array([214.0, 212.0, 205.0])).teeth
+    pink = MO.make_style(ruddy, lip, sclera, own_teeth=np.array([225.0, 170.0, 175.0])).teeth
+    assert sat(cast) > 0.2
+    assert sat(white) < 0.06 and white[2] < white[0]  # the photo's own slightly warm white
+    assert abs(float(white @ MO.LUMA) - float(cast @ MO.LUMA)) < 1.0  # hue only: the luma rule holds
+    np.testing.assert_allclose(pink, cast)
 
 
 def test_a_dark_photo_keeps_the_brightness_of_its_own_teeth(astronaut):

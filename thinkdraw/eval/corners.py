@@ -62,22 +62,61 @@ OPENING_DARK = 0.35  # a pixel of the mouth opening darker than this fraction of
 OPENING_MIN_PX = 20  # fewer pixels inside the inner lips than this: no opening to measure
 
 
+def opening_pixels(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """(N, 3) float32 RGB of the pixels of ``frame`` (H, W, 3) uint8 inside the inner lip ring at
+    ``landmarks`` (478, 2|3) pixels, one pixel in from it; None when fewer than OPENING_MIN_PX (the
+    lips nearly meet)."""
+    lm = np.asarray(landmarks, np.float64)[:, :2]
+    ring = np.concatenate([lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)][::-1]])
+    lo = np.maximum(np.floor(ring.min(0)).astype(int) - 1, 0)
+    hi = np.minimum(np.ceil(ring.max(0)).astype(int) + 2, (frame.shape[1], frame.shape[0]))
+    if np.any(hi - lo < 3):
+        return None
+    mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+    cv2.fillPoly(mask, [np.round(ring - lo).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    pix = frame[lo[1] : hi[1], lo[0] : hi[0]][mask > 0].astype(np.float32)
+    return pix if len(pix) >= OPENING_MIN_PX else None
+
+
 def opening_dark_share(frame: np.ndarray, landmarks: np.ndarray) -> float:
     """Share of the mouth opening of ``frame`` (H, W, 3) uint8 at ``landmarks`` (478, 2|3) pixels
     that is dark: pixels inside the inner lip ring (one pixel in from it) whose luminance is below
     OPENING_DARK times the opening's 90th percentile (its teeth, where it shows them). On a toothy
     smile these are the buccal corridors and the gaps between the rows; NaN when the lips (nearly)
     meet."""
-    lm = np.asarray(landmarks, np.float64)[:, :2]
-    ring = np.concatenate([lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)][::-1]])
-    lo = np.maximum(np.floor(ring.min(0)).astype(int) - 1, 0)
-    hi = np.minimum(np.ceil(ring.max(0)).astype(int) + 2, (frame.shape[1], frame.shape[0]))
-    if np.any(hi - lo < 3):
+    pix = opening_pixels(frame, landmarks)
+    if pix is None:
         return float("nan")
-    mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
-    cv2.fillPoly(mask, [np.round(ring - lo).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
-    lum = frame[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32).mean(2)[mask > 0]
-    if lum.size < OPENING_MIN_PX:
-        return float("nan")
+    lum = pix.mean(1)
     return float((lum < OPENING_DARK * np.percentile(lum, 90)).mean())
+
+
+TEETH_SATURATION = 0.3  # most HSV saturation of a tooth pixel (lips, gums and tongue measure 0.35-0.6)
+TEETH_MIN_PX = 20  # fewer tooth pixels than this in the opening: no teeth to measure
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601
+
+
+def teeth_colour(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """(3,) RGB of the teeth ``frame`` (H, W, 3) uint8 shows between its inner lips at
+    ``landmarks`` (478, 2|3) pixels: the median of the brightest quarter of the opening's near-grey
+    pixels (saturation under TEETH_SATURATION and brighter than half its 95th percentile of luma),
+    the front teeth least blurred with the lips and least shaded. None when it shows too few."""
+    pix = opening_pixels(frame, landmarks)
+    if pix is None:
+        return None
+    luma = pix @ _LUMA
+    hi, lo = pix.max(1), pix.min(1)
+    pix = pix[((hi - lo) < TEETH_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))]
+    if len(pix) < TEETH_MIN_PX:
+        return None
+    luma = pix @ _LUMA
+    return np.median(pix[luma >= np.percentile(luma, 75)], 0)
+
+
+def hue_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between the hues of two RGB colours (3,): the L1 distance of their r and g
+    chromaticities (r = R / (R + G + B)) in thousandths; 0 for two greys of any brightness."""
+    ca, cb = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    ca, cb = ca / max(ca.sum(), 1e-6), cb / max(cb.sum(), 1e-6)
+    return float(1000.0 * np.abs(ca - cb)[:2].sum())

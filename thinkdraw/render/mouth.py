@@ -90,29 +90,41 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None,
-               own_teeth: float | None = None) -> MouthStyle:
+               own_teeth: np.ndarray | None = None) -> MouthStyle:
     """Mouth colours from the portrait's skin, lip and sclera colours (RGB 0-255) and, when the
-    photo shows teeth, their luma ``own_teeth``: the teeth are never drawn darker than the photo's
-    own (a dark face with shaded eyes gave grey teeth beside its own bright ones)."""
+    photo shows teeth, their colour ``own_teeth`` (RGB, Renderer._own_teeth): the teeth are never
+    drawn darker than the photo's own (a dark face with shaded eyes gave grey teeth beside its own
+    bright ones), nor more tinted than them (a ruddy face's cast gave tan teeth beside its own white
+    ones)."""
     skin = np.asarray(skin, np.float32)
     lip = np.asarray(lip, np.float32)
     if sclera is None:
         bright = np.full(3, min(255.0, float(skin.mean()) * 1.3), np.float32)
     else:
         bright = np.asarray(sclera, np.float32)
+    own = None if own_teeth is None else np.asarray(own_teeth, np.float32)
+    own_lum = 0.0 if own is None else float(own @ LUMA)
     # brightness from the portrait's whites (sclera), never darker than slightly above the skin;
     # hue fixed to a warm off-white so coloured casts of the sclera estimate do not tint the teeth
     skin_lum = float(skin @ LUMA)
-    lum = float(np.clip(max(float(bright @ LUMA), 1.3 * skin_lum, own_teeth or 0.0), 60.0, 240.0))
+    lum = float(np.clip(max(float(bright @ LUMA), 1.3 * skin_lum, own_lum), 60.0, 240.0))
     # hue: the photo's colour cast (skin chroma, damped) on a slightly warm white, so teeth sit in
-    # the same light as the face instead of looking cyan beside orange skin
+    # the same light as the face instead of looking cyan beside orange skin; or the photo's own
+    # teeth where they are the less tinted (lips blur pink into a small opening's teeth)
     cast = np.clip(skin / max(skin_lum, 1.0), 0.2, 3.0) ** 0.35
     tint = (cast * np.array([1.0, 0.98, 0.94])).astype(np.float32)
+    if own is not None and own_lum > 1.0 and _saturation(own) < _saturation(tint):
+        tint = own
     teeth = np.clip(lum / float(tint @ LUMA) * tint, 0, 255)
     gum = np.clip(0.7 * lip + 0.3 * np.array([200.0, 90.0, 100.0]), 0, 255)
     tongue = np.clip(0.75 * lip + 0.25 * np.array([190.0, 80.0, 90.0]), 0, 255) * 0.92
     cavity = np.clip(0.3 * lip * np.array([1.0, 0.6, 0.6]), 0, 255) + np.array([8.0, 2.0, 3.0])
     return MouthStyle(teeth.astype(np.float32), gum.astype(np.float32), tongue.astype(np.float32), cavity.astype(np.float32))
+
+
+def _saturation(rgb: np.ndarray) -> float:
+    """HSV saturation of one colour (3,)."""
+    return float((rgb.max() - rgb.min()) / max(float(rgb.max()), 1e-6))
 
 
 @dataclass(frozen=True)

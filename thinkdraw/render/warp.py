@@ -347,7 +347,7 @@ def _patch_median(image: np.ndarray, pts: np.ndarray, r: int) -> np.ndarray:
 
 TEETH_MAX_SATURATION = 0.3
 """Most HSV saturation of a pixel counted as tooth in the photo's own open mouth (see
-Renderer._own_teeth_luma): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
+Renderer._own_teeth): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
 
 
 def sin_yaw(landmarks: np.ndarray) -> float:
@@ -536,7 +536,7 @@ class Renderer:
         self.src_open = self._opening(lm)
         self.src_mouth_width = float(np.linalg.norm(lm[M.LIPS_INNER_UPPER[-1], :2] - lm[M.LIPS_INNER_UPPER[0], :2]))  # px, inner corners
         self.crops_mouth = self.config.mouth_crop and self.src_open > 1.0  # lips parted in the photo: a narrower mouth shows its middle (mouth_crop)
-        self.mouth_style = MO.make_style(skin, lip, sclera, self._own_teeth_luma())
+        self.mouth_style = MO.make_style(skin, lip, sclera, self._own_teeth())
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
             log.info("monochrome portrait: the mouth interior, lip line and creases are drawn in its tone")
@@ -649,10 +649,11 @@ class Renderer:
         bright = v[lum >= np.percentile(lum, 60)]
         return np.median(bright, 0)
 
-    def _own_teeth_luma(self) -> float | None:
-        """Luma of the teeth the photo shows (90th percentile of the near-grey pixels between its
-        inner lips; lips, gums and tongue are red, the cavity dark), or None when it shows too few
-        (under 30 pixels or 8 % of the opening)."""
+    def _own_teeth(self) -> np.ndarray | None:
+        """Colour (3,) RGB of the teeth the photo shows, at the luma of its 90th percentile: the
+        near-grey pixels between its inner lips (lips, gums and tongue are red, the cavity dark),
+        their hue the median of the brightest quarter (least blurred with the lips). None when it
+        shows too few (under 30 pixels or 8 % of the opening)."""
         lm = self.landmarks
         if self.src_open <= 1.0:
             return None
@@ -664,7 +665,9 @@ class Renderer:
         grey = ((hi - lo) < TEETH_MAX_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))
         if grey.sum() < max(30, 0.08 * len(pix)):
             return None
-        return float(np.percentile(luma[grey], 90))
+        pix, luma = pix[grey], luma[grey]
+        hue = np.median(pix[luma >= np.percentile(luma, 75)], 0)
+        return (hue * (np.percentile(luma, 90) / max(float(hue @ MO.LUMA), 1.0))).astype(np.float32)
 
     @staticmethod
     def _opening(lm: np.ndarray) -> float:
