@@ -564,10 +564,11 @@ def test_skin_hidden_under_the_lower_lip_is_sampled_below_it(astronaut):
 
 
 def test_a_toothy_photo_hands_over_to_the_drawn_interior_quickly(renderer, astronaut):
-    """Past the photo's own opening, its stretched teeth and the drawn interior cross-fade; half
-    way through, both rows of teeth show, ghosted through a grey band. The hand-over is done once
-    the lips part 0.05 IPD beyond the photo's opening (the astronaut's AU26 0.5 was 0.4 drawn,
-    0.6 photo; a toothy registry photo's 0.6 / 0.4)."""
+    """A jaw drop parts the rows of teeth: past the photo's own opening and the overbite, its
+    stretched teeth and the drawn interior cross-fade; half way through, both rows of teeth show,
+    ghosted through a grey band. The hand-over is done once the jaw drops 0.05 IPD past the
+    overbite (the astronaut's AU26 0.5 was 0.4 drawn, 0.6 photo; a toothy registry photo's
+    0.6 / 0.4)."""
     from thinkdraw.render.geometry import Similarity
 
     lm = _lm(astronaut)[:, :2]
@@ -575,9 +576,43 @@ def test_a_toothy_photo_hands_over_to_the_drawn_interior_quickly(renderer, astro
     strengths = []
     for extra in (0.0, 0.02, 0.05):
         t = lm.copy()
-        t[ids, 1] += (extra * renderer.ipd) + renderer.config.mouth_open_px
+        t[M.CHIN, 1] += (extra + renderer.mouth_style.overbite) * renderer.ipd
+        t[ids, 1] += (extra + renderer.mouth_style.overbite) * renderer.ipd + renderer.config.mouth_open_px
         strengths.append(renderer.mouth_strength(t, Similarity.identity()))
     assert strengths[0] == 0.0 and 0.0 < strengths[1] < 1.0 and strengths[2] == 1.0, strengths
+
+
+def test_lips_drawn_apart_over_still_teeth_show_the_photos_own(renderer, astronaut):
+    """Lips parted without the jaw (AU10, a broader smile) show more of the photo's own teeth,
+    stretched, up to RenderConfig.mouth_stretch more than its opening; then the drawn row takes
+    over. A photo that shows only the teeth's edges (an opening under CROWN_OPENING_IPD) hands over
+    at once: its stretched opening smeared edges and lip shadow."""
+    import dataclasses
+
+    from thinkdraw.render.geometry import Similarity
+    from thinkdraw.render.warp import CROWN_OPENING_IPD, Renderer
+
+    lm = _lm(astronaut)[:, :2]
+    assert renderer.src_open / renderer.ipd > CROWN_OPENING_IPD[1]  # the astronaut shows her crowns
+    assert renderer.teeth_stretch == renderer.config.mouth_stretch
+
+    def apart(r: Renderer, share: float) -> float:
+        t = lm.copy()  # the upper lip rises, the chin stays
+        t[list(M.LIPS_INNER_UPPER[1:-1]), 1] -= share * r.src_open + r.config.mouth_open_px
+        return r.mouth_strength(t, Similarity.identity())
+
+    stretch = renderer.config.mouth_stretch
+    assert apart(renderer, 0.9 * stretch) == 0.0
+    assert apart(renderer, stretch + 2 * renderer.config.mouth_ramp_ipd * renderer.ipd / renderer.src_open) == 1.0
+    img, portrait = astronaut
+    narrow = portrait.landmarks.copy()  # her opening closed to 0.1 IPD about its middle
+    up, low = list(M.LIPS_INNER_UPPER[1:-1]), list(M.LIPS_INNER_LOWER[1:-1])
+    mid = (narrow[up, 1] + narrow[low, 1]) / 2
+    half = np.minimum((narrow[low, 1] - narrow[up, 1]) / 2, 0.05 * renderer.ipd)
+    narrow[up, 1], narrow[low, 1] = mid - half, mid + half
+    small = Renderer(img, dataclasses.replace(portrait, landmarks=narrow))
+    assert small.src_open / small.ipd < CROWN_OPENING_IPD[0] and small.teeth_stretch == 0.0
+    assert apart(small, 0.5 * stretch) == 1.0
 
 
 def test_lattice_steps_grow_with_the_face_and_never_shrink_below_the_config():

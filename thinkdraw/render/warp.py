@@ -38,6 +38,7 @@ from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
 from thinkdraw.render import tone as TN
 from thinkdraw.render import wrinkles as WR
+from thinkdraw.utils.curves import smoothstep
 from thinkdraw.face.geometry import apply_similarity, similarity_fit
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
 from thinkdraw.render.raster import (SQUEEZE_START, MipLevels, Region, backward_map, cull, hull_mask, lerp_kept_rows, normalized_blur,
@@ -75,6 +76,7 @@ class RenderConfig:
     side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
     tone: bool = True  # a black-and-white or toned (sepia, cyanotype) portrait: the mouth interior, lip line and creases are drawn in its tone, not in colour (tone.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
+    mouth_stretch: float = 0.4  # a toothy photo's lips drawn apart without the jaw (AU10, a broader smile): its own teeth, stretched, fill up to this share more than its opening before the drawn interior takes over (Renderer.mouth_strength)
     mouth_ramp_ipd: float = 0.04  # extra opening (interpupillary distances) to reach full opacity; the photo's own teeth, stretched, and the drawn ones cross-fade over it (at 0.08 a toothy photo's AU26 0.5 showed both rows ghosted through a grey band)
     mouth_clean_reach_ipd: float = 0.04  # teeth/shadow pixels this close (IPDs) to the portrait's opening are painted over when it closes
     lip_tone: float = 0.7  # when the portrait's own open mouth is closed: how far the lower lip's colour goes to the lip colour
@@ -349,6 +351,12 @@ TEETH_MAX_SATURATION = 0.3
 """Most HSV saturation of a pixel counted as tooth in the photo's own open mouth (see
 Renderer._own_teeth): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
 
+CROWN_OPENING_IPD = (0.12, 0.15)
+"""A photo's opening (IPD) over which its teeth go from their edges to most of their crowns (an upper
+central crown shows ~0.17 IPD): its own teeth stretch into lips drawn apart (RenderConfig.mouth_stretch)
+only as it shows crowns. Under 0.12 (t1_5, takeo_0, justin_0: ~0.11) a stretched opening smeared the
+incisal edges and lip shadow into the drawn row's place."""
+
 
 def sin_yaw(landmarks: np.ndarray) -> float:
     """Sine of the head's yaw from (478, 3) pixel landmarks (z away from the camera): the z part of
@@ -536,7 +544,11 @@ class Renderer:
         self.src_open = self._opening(lm)
         self.src_mouth_width = float(np.linalg.norm(lm[M.LIPS_INNER_UPPER[-1], :2] - lm[M.LIPS_INNER_UPPER[0], :2]))  # px, inner corners
         self.crops_mouth = self.config.mouth_crop and self.src_open > 1.0  # lips parted in the photo: a narrower mouth shows its middle (mouth_crop)
-        self.mouth_style = MO.make_style(skin, lip, sclera, self._own_teeth())
+        own_teeth = self._own_teeth()
+        self.mouth_style = MO.make_style(skin, lip, sclera, own_teeth)
+        # how far the photo's own teeth may stretch into lips drawn apart (mouth_strength)
+        crowns = 0.0 if own_teeth is None else float(smoothstep((self.src_open / self.ipd - CROWN_OPENING_IPD[0]) / (CROWN_OPENING_IPD[1] - CROWN_OPENING_IPD[0])))
+        self.teeth_stretch = self.config.mouth_stretch * crowns
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
             log.info("monochrome portrait: the mouth interior, lip line and creases are drawn in its tone")
@@ -979,13 +991,22 @@ class Renderer:
 
     def mouth_strength(self, t: np.ndarray, head: Similarity, closing: float = 0.0) -> float:
         """Opacity of the synthetic interior: 0 until the lips part beyond the portrait's opening.
-        Where the lips-only plate covers the portrait's own interior (``closing``, from
-        :meth:`_close_mouth`), the target's own parting is drawn as on a closed-mouthed portrait,
-        fully from half way into the plate (a laughing photo's AU25 0.4 parted the lips 6 px and
-        showed them shut: the plate's lip colour filled the gap)."""
-        ramp = max(self.config.mouth_ramp_ipd * self.ipd * head.scale, 1e-6)
+        Past it, a jaw drop (the chin lower than the photo's by more than the overbite: AU26, 27)
+        parts the rows of teeth, which only the drawn interior shows; lips drawn apart over still
+        teeth (AU10, a broader smile) show more of the photo's own teeth, stretched, up to
+        ``config.mouth_stretch`` more than its opening where it shows their crowns (CROWN_OPENING_IPD;
+        bald_guys_9's "very happy", 1.32 x: its own white teeth, not a drawn row). Where the lips-only plate covers the portrait's own interior
+        (``closing``, from :meth:`_close_mouth`), the target's own parting is drawn as on a
+        closed-mouthed portrait, fully from half way into the plate (a laughing photo's AU25 0.4
+        parted the lips 6 px and showed them shut: the plate's lip colour filled the gap)."""
+        k = self.ipd * head.scale  # target pixels per IPD
+        ramp = max(self.config.mouth_ramp_ipd * k, 1e-6)
         opening = self._opening(t) - self.config.mouth_open_px
-        beyond = (opening - self.src_open * head.scale) / ramp
+        src_open = self.src_open * head.scale
+        chin = head.apply(self.landmarks[M.CHIN][None, :2])[0]
+        jaw = float((t[M.CHIN, :2] - chin) @ head.R[:, 1]) - self.mouth_style.overbite * k
+        stretch = min(max(opening - src_open - max(jaw, 0.0), 0.0), self.teeth_stretch * src_open)
+        beyond = (opening - src_open - stretch) / ramp
         return float(np.clip(max(beyond, min(2.0 * closing, 1.0) * min(opening / ramp, 1.0)), 0.0, 1.0))
 
     def _draw_mouth(self, out: np.ndarray, landmarks: np.ndarray, head: Similarity, closing: float = 0.0) -> None:
