@@ -31,7 +31,9 @@ Prints markdown:
    the opening with the middle of the photo's opening shown (Renderer.mouth_crop) and with the whole
    opening squeezed in, against the photo's own;
 13. teeth drawn into a jaw drop on the photos that show their own: the hue and brightness of the drawn
-   teeth against the photo's teeth, with the photo's own hue and with the skin's colour cast.
+   teeth against the photo's teeth, with the photo's own hue and with the skin's colour cast; and how
+   many emotion stills show only the photo's own teeth, with them stretched into lips drawn apart
+   (RenderConfig.mouth_stretch) and without.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 

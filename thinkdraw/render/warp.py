@@ -38,11 +38,11 @@ from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
 from thinkdraw.render import tone as TN
 from thinkdraw.render import wrinkles as WR
-from thinkdraw.utils.curves import smoothstep
 from thinkdraw.face.geometry import apply_similarity, similarity_fit
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, fit_similarity
 from thinkdraw.render.raster import (SQUEEZE_START, MipLevels, Region, backward_map, cull, hull_mask, lerp_kept_rows, normalized_blur,
                                      points_region, remap_filtered, resample_squeezed, smooth, squeeze, window_map)
+from thinkdraw.utils.curves import smoothstep
 from thinkdraw.utils.logs import get_logger
 
 log = get_logger(__name__)
@@ -547,7 +547,8 @@ class Renderer:
         own_teeth = self._own_teeth()
         self.mouth_style = MO.make_style(skin, lip, sclera, own_teeth)
         # how far the photo's own teeth may stretch into lips drawn apart (mouth_strength)
-        crowns = 0.0 if own_teeth is None else float(smoothstep((self.src_open / self.ipd - CROWN_OPENING_IPD[0]) / (CROWN_OPENING_IPD[1] - CROWN_OPENING_IPD[0])))
+        lo, hi = CROWN_OPENING_IPD
+        crowns = 0.0 if own_teeth is None else float(smoothstep((self.src_open / self.ipd - lo) / (hi - lo)))
         self.teeth_stretch = self.config.mouth_stretch * crowns
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
         if self.tone is not None:
@@ -995,10 +996,11 @@ class Renderer:
         parts the rows of teeth, which only the drawn interior shows; lips drawn apart over still
         teeth (AU10, a broader smile) show more of the photo's own teeth, stretched, up to
         ``config.mouth_stretch`` more than its opening where it shows their crowns (CROWN_OPENING_IPD;
-        bald_guys_9's "very happy", 1.32 x: its own white teeth, not a drawn row). Where the lips-only plate covers the portrait's own interior
-        (``closing``, from :meth:`_close_mouth`), the target's own parting is drawn as on a
-        closed-mouthed portrait, fully from half way into the plate (a laughing photo's AU25 0.4
-        parted the lips 6 px and showed them shut: the plate's lip colour filled the gap)."""
+        bald_guys_9's "very happy", 1.32 x: its own white teeth, not a drawn row). Where the
+        lips-only plate covers the portrait's own interior (``closing``, from :meth:`_close_mouth`),
+        the target's own parting is drawn as on a closed-mouthed portrait, fully from half way into
+        the plate (a laughing photo's AU25 0.4 parted the lips 6 px and showed them shut: the
+        plate's lip colour filled the gap)."""
         k = self.ipd * head.scale  # target pixels per IPD
         ramp = max(self.config.mouth_ramp_ipd * k, 1e-6)
         opening = self._opening(t) - self.config.mouth_open_px
