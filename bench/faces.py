@@ -534,30 +534,50 @@ def section_narrowed(frontal) -> None:
 
 
 def section_teeth(frontal) -> None:
+    """Two tables over the frontal photos, each analysed once: the drawn teeth against the photo's
+    own (hue, luma) where its teeth measure, and, on the photos that show teeth (own AU25 >= 0.5),
+    whose teeth the emotions' stills show: the drawn interior's opacity (Renderer.mouth_strength)
+    with the photo's teeth stretched into lips drawn apart, and without (mouth_stretch = 0)."""
     import dataclasses
 
     from thinkdraw.eval.corners import hue_gap, teeth_colour
+    from thinkdraw.eval.fer_judge import STILL_PROMPTS
     from thinkdraw.face.analyze import analyze_portrait
     from thinkdraw.face.rig import Rig
     from thinkdraw.render import mouth as MO
-    from thinkdraw.render.warp import Renderer
+    from thinkdraw.render.cli import emotion_params
+    from thinkdraw.render.warp import Renderer, RenderConfig
 
     rows = []  # (name, gap now, gap with the skin's cast, luma now / photo's)
+    prompts = {**STILL_PROMPTS, "AU10+25": None}
+    counts = {k: [0, 0, 0.0, 0.0] for k in prompts}  # own teeth only now, before; drawn opacity summed now, before
+    toothy = 0
     for f in _progress(frontal, "teeth"):
         p = analyze_portrait(f.image)
+        rig = Rig(p)
+        r = Renderer(f.image, p, rig=rig)
+        if rig.own_aus.get("AU25", 0.0) >= 0.5:
+            toothy += 1
+            before = Renderer(f.image, p, RenderConfig(mouth_stretch=0.0), rig=rig)
+            for k, prompt in prompts.items():
+                t = rig.forward(emotion_params(prompt) if prompt else {"AU10": 1.0, "AU25": 1.0})[0][:, :2]
+                head = r.target_vertices(t)[1]
+                a, b = r.mouth_strength(t, head), before.mouth_strength(t, head)
+                counts[k][0] += a == 0.0
+                counts[k][1] += b == 0.0
+                counts[k][2] += a
+                counts[k][3] += b
         own = teeth_colour(f.image, p.landmarks)
         if own is None:
             continue
-        rig = Rig(p)
         t = rig.forward({"AU25": 1.0, "AU26": 1.0})[0]  # a jaw drop: the drawn interior at full strength
-        r = Renderer(f.image, p, rig=rig)
         now = teeth_colour(r.render(t), t)
         st, cast = r.mouth_style, MO.make_style(r.skin, r.lip, r.sclera).teeth
         r.mouth_style = dataclasses.replace(st, teeth=cast * float(st.teeth @ MO.LUMA) / float(cast @ MO.LUMA))
-        before = teeth_colour(r.render(t), t)
-        if now is None or before is None:
+        cast_drawn = teeth_colour(r.render(t), t)
+        if now is None or cast_drawn is None:
             continue
-        rows.append((f.name, hue_gap(now, own), hue_gap(before, own), float(now @ MO.LUMA) / float(own @ MO.LUMA)))
+        rows.append((f.name, hue_gap(now, own), hue_gap(cast_drawn, own), float(now @ MO.LUMA) / float(own @ MO.LUMA)))
     m = np.array([r[1:] for r in rows])
     print("## Drawn teeth against the photo's own\n")
     print(f"{len(rows)} frontal photos that show teeth (`eval.corners.teeth_colour`: the brightest quarter of the "
@@ -570,44 +590,13 @@ def section_teeth(frontal) -> None:
     print(f"| the skin's cast | {np.median(m[:, 1]):.1f} | {m[:, 1].mean():.1f} | {m[:, 1].max():.1f} | |")
     worst = sorted(rows, key=lambda r: -r[1])[:4]
     print("\nLargest gaps now: " + ", ".join(f"{n} {g:.1f}" for n, g, _, _ in worst) + "\n")
-    _teeth_shown(frontal)
-
-
-def _teeth_shown(frontal) -> None:
-    """Whose teeth the emotions' stills show on the photos that show their own: the drawn interior's
-    opacity (Renderer.mouth_strength) with the photo's teeth stretched into lips drawn apart, and
-    without (RenderConfig.mouth_stretch = 0)."""
-    from thinkdraw.eval.fer_judge import STILL_PROMPTS
-    from thinkdraw.face.analyze import analyze_portrait
-    from thinkdraw.face.rig import Rig
-    from thinkdraw.render.cli import emotion_params
-    from thinkdraw.render.warp import Renderer, RenderConfig
-
-    prompts = {**STILL_PROMPTS, "AU10+25": None}
-    counts = {k: [0, 0, 0.0, 0.0] for k in prompts}  # own teeth now, own teeth before, mean drawn now, before
-    n = 0
-    for f in _progress(frontal, "teeth shown"):
-        p = analyze_portrait(f.image)
-        rig = Rig(p)
-        if rig.own_aus.get("AU25", 0.0) < 0.5:
-            continue
-        n += 1
-        now, before = Renderer(f.image, p, rig=rig), Renderer(f.image, p, RenderConfig(mouth_stretch=0.0), rig=rig)
-        for k, prompt in prompts.items():
-            t = rig.forward(emotion_params(prompt) if prompt else {"AU10": 1.0, "AU25": 1.0})[0][:, :2]
-            head = now.target_vertices(t)[1]
-            a, b = now.mouth_strength(t, head), before.mouth_strength(t, head)
-            counts[k][0] += a == 0.0
-            counts[k][1] += b == 0.0
-            counts[k][2] += a
-            counts[k][3] += b
-    print(f"On the {n} frontal photos that show teeth (own AU25 >= 0.5): how many stills show only the photo's own "
+    print(f"On the {toothy} frontal photos that show teeth (own AU25 >= 0.5): how many stills show only the photo's own "
           "teeth (no drawn interior), and the drawn interior's mean opacity, with its teeth stretched into lips drawn "
           "apart (now) and without (`RenderConfig(mouth_stretch=0)`).\n")
     print("| target | photo's own teeth only: now / without | drawn opacity (mean): now / without |")
     print("|---|---|---|")
     for k, (a, b, sa, sb) in counts.items():
-        print(f"| {k} | {a} / {b} | {sa / max(n, 1):.2f} / {sb / max(n, 1):.2f} |")
+        print(f"| {k} | {a} / {b} | {sa / max(toothy, 1):.2f} / {sb / max(toothy, 1):.2f} |")
     print()
 
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from thinkdraw.face import mesh as M
+from thinkdraw.render.mouth import front_teeth_colour, tooth_pixels
 
 NEAR_IPD = (0.02, 0.15)  # distances from a lip corner (IPDs) of the measured skin
 REF_IPD = (0.15, 0.30)  # distances of the reference skin
@@ -92,26 +93,19 @@ def opening_dark_share(frame: np.ndarray, landmarks: np.ndarray) -> float:
     return float((lum < OPENING_DARK * np.percentile(lum, 90)).mean())
 
 
-TEETH_SATURATION = 0.3  # most HSV saturation of a tooth pixel (lips, gums and tongue measure 0.35-0.6)
 TEETH_MIN_PX = 20  # fewer tooth pixels than this in the opening: no teeth to measure
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601
 
 
 def teeth_colour(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """(3,) RGB of the teeth ``frame`` (H, W, 3) uint8 shows between its inner lips at
-    ``landmarks`` (478, 2|3) pixels: the median of the brightest quarter of the opening's near-grey
-    pixels (saturation under TEETH_SATURATION and brighter than half its 95th percentile of luma),
-    the front teeth least blurred with the lips and least shaded. None when it shows too few."""
+    ``landmarks`` (478, 2|3) pixels: the front teeth's colour (render.mouth.front_teeth_colour) among
+    the opening's tooth pixels (render.mouth.tooth_pixels), the rule the renderer reads a photo's
+    own teeth by. None when it shows too few."""
     pix = opening_pixels(frame, landmarks)
     if pix is None:
         return None
-    luma = pix @ _LUMA
-    hi, lo = pix.max(1), pix.min(1)
-    pix = pix[((hi - lo) < TEETH_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))]
-    if len(pix) < TEETH_MIN_PX:
-        return None
-    luma = pix @ _LUMA
-    return np.median(pix[luma >= np.percentile(luma, 75)], 0)
+    teeth, luma = tooth_pixels(pix)
+    return front_teeth_colour(teeth, luma) if len(teeth) >= TEETH_MIN_PX else None
 
 
 def hue_gap(a: np.ndarray, b: np.ndarray) -> float:

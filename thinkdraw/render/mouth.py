@@ -89,6 +89,28 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 """Rec. 601 luma weights."""
 
 
+TEETH_MAX_SATURATION = 0.3
+"""Most HSV saturation of a pixel counted as tooth in an open mouth (tooth_pixels): lips, gums and
+tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
+
+
+def tooth_pixels(pix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The teeth among an open mouth's pixels ``pix`` (N, 3) float32 RGB: the near-grey ones (HSV
+    saturation under TEETH_MAX_SATURATION; lips, gums and tongue are red) brighter than half the
+    opening's 95th percentile of luma (the cavity is dark). (K, 3) and their (K,) luma."""
+    luma = pix @ LUMA
+    hi, lo = pix.max(1), pix.min(1)
+    grey = ((hi - lo) < TEETH_MAX_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))
+    return pix[grey], luma[grey]
+
+
+def front_teeth_colour(teeth: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """(3,) colour of the front teeth among tooth pixels ``teeth`` (K, 3) with luma ``luma`` (K,)
+    (:func:`tooth_pixels`): the median of the brightest quarter, least blurred with the lips and
+    least shaded."""
+    return np.median(teeth[luma >= np.percentile(luma, 75)], 0)
+
+
 def make_style(skin: np.ndarray, lip: np.ndarray, sclera: np.ndarray | None,
                own_teeth: np.ndarray | None = None) -> MouthStyle:
     """Mouth colours from the portrait's skin, lip and sclera colours (RGB 0-255) and, when the

@@ -347,10 +347,6 @@ def _patch_median(image: np.ndarray, pts: np.ndarray, r: int) -> np.ndarray:
     return np.median(np.concatenate(vals), axis=0).astype(np.float32)
 
 
-TEETH_MAX_SATURATION = 0.3
-"""Most HSV saturation of a pixel counted as tooth in the photo's own open mouth (see
-Renderer._own_teeth): lips, gums and tongue measure 0.35-0.6 there, teeth 0.05-0.25."""
-
 CROWN_OPENING_IPD = (0.12, 0.15)
 """A photo's opening (IPD) over which its teeth go from their edges to most of their crowns (an upper
 central crown shows ~0.17 IPD): its own teeth stretch into lips drawn apart (RenderConfig.mouth_stretch)
@@ -663,23 +659,19 @@ class Renderer:
         return np.median(bright, 0)
 
     def _own_teeth(self) -> np.ndarray | None:
-        """Colour (3,) RGB of the teeth the photo shows, at the luma of its 90th percentile: the
-        near-grey pixels between its inner lips (lips, gums and tongue are red, the cavity dark),
-        their hue the median of the brightest quarter (least blurred with the lips). None when it
-        shows too few (under 30 pixels or 8 % of the opening)."""
+        """Colour (3,) RGB of the teeth the photo shows between its inner lips (mouth.tooth_pixels),
+        their hue the front teeth's (mouth.front_teeth_colour) at the luma of their 90th percentile.
+        None when it shows too few (under 30 pixels or 8 % of the opening)."""
         lm = self.landmarks
         if self.src_open <= 1.0:
             return None
         pix, _, _ = self._between(lm[list(M.LIPS_INNER_UPPER)], lm[list(M.LIPS_INNER_LOWER)])
         if len(pix) < 30:
             return None
-        luma = pix @ MO.LUMA
-        hi, lo = pix.max(1), pix.min(1)
-        grey = ((hi - lo) < TEETH_MAX_SATURATION * np.maximum(hi, 1.0)) & (luma > 0.5 * np.percentile(luma, 95))
-        if grey.sum() < max(30, 0.08 * len(pix)):
+        teeth, luma = MO.tooth_pixels(pix)
+        if len(teeth) < max(30, 0.08 * len(pix)):
             return None
-        pix, luma = pix[grey], luma[grey]
-        hue = np.median(pix[luma >= np.percentile(luma, 75)], 0)
+        hue = MO.front_teeth_colour(teeth, luma)
         return (hue * (np.percentile(luma, 90) / max(float(hue @ MO.LUMA), 1.0))).astype(np.float32)
 
     @staticmethod
