@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.path import Path
 
 from thinkdraw.face.rig import GUM_LINE
+from thinkdraw.render import focus as FO
 from thinkdraw.render.geometry import Similarity, between_chains_alpha, chain_frame
 from thinkdraw.utils.curves import smoothstep
 
@@ -196,7 +197,8 @@ def _corridor(a: np.ndarray) -> np.ndarray:
     return light * (1.0 - (1.0 - light) * _SHADOW_WARMTH)
 
 
-def corridor_relight(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, crop: float) -> None:
+def corridor_relight(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, crop: float,
+                     blur: float = 0.0) -> None:
     """Relight the photo's own interior shown in a narrower mouth, inside the target inner lips
     ``inner_upper``, ``inner_lower`` (11, 2) pixels, in ``out`` (H, W, 3) uint8 in place.
 
@@ -205,25 +207,32 @@ def corridor_relight(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.n
     the cheeks close round them. Each pixel at |side| s gets the corridor light of s over that of
     crop * s, the light its teeth had in the photo (_light's falloff). The pixels are those whose
     centres the inner lip ring encloses, the ones the warp's mouth hole fills (an anti-aliased
-    coverage left a bright column along a blunt corner, half relit)."""
+    coverage left a bright column along a blunt corner, half relit). ``blur`` (pixels): that mask
+    blurred to the photo's focus (focus.added_blur); sharp, a blurred photo's blunt corners ended
+    on a crisp dark rim."""
     if crop >= 1.0:
         return
     H, W = out.shape[:2]
+    r = int(np.ceil(3.0 * blur)) if blur >= FO.MIN_BLUR else 0
     ring = np.concatenate([inner_upper, inner_lower[::-1]]).astype(np.float64)
-    x0, y0 = np.maximum(np.floor(ring.min(0)).astype(int) - 1, 0)
-    x1, y1 = np.minimum(np.ceil(ring.max(0)).astype(int) + 2, (W, H))
+    x0, y0 = np.maximum(np.floor(ring.min(0)).astype(int) - 1 - r, 0)
+    x1, y1 = np.minimum(np.ceil(ring.max(0)).astype(int) + 2 + r, (W, H))
     if x1 <= x0 or y1 <= y0:
         return
     ys, xs = (g.ravel() for g in np.mgrid[y0:y1, x0:x1])
     inside = Path(ring).contains_points(np.stack([xs, ys], 1))
     if not inside.any():
         return
-    ys, xs = ys[inside], xs[inside]
+    weight = FO.soft_mask(inside.reshape(y1 - y0, x1 - x0).astype(np.float32), blur).ravel() if r else None
+    sel = np.flatnonzero(inside if weight is None else weight > 1e-3)
+    ys, xs = ys[sel], xs[sel]
     o, ex, _ = chain_frame(np.asarray(inner_upper, np.float64))
     ends = ring @ ex - float(o @ ex)
     u = (xs - o[0]) * ex[0] + (ys - o[1]) * ex[1]
     a = np.abs((2.0 * u - (ends.min() + ends.max())) / max(float(np.ptp(ends)), 1e-3)).clip(0, 1).astype(np.float32)
     gain = _corridor(a) / _corridor(np.float32(crop) * a)
+    if weight is not None:
+        gain = 1.0 + (gain - 1.0) * weight[sel, None]
     out[ys, xs] = np.clip(out[ys, xs].astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -474,6 +483,7 @@ def render_mouth(
     style: MouthStyle,
     strength: float,
     sin_yaw: float = 0.0,
+    blur: float = 0.0,
 ) -> None:
     """Composite the interior into ``out`` (H, W, 3) uint8 in place, inside the target inner lips.
 
@@ -485,6 +495,8 @@ def render_mouth(
     ipd: source interpupillary distance (pixels; the true one on a turned face, not its projection).
     strength: 0..1 global opacity. sin_yaw: sine of the head's yaw in the target (> 0 when the
     image-right half of the face turns away from the camera): the arch is seen turned (see _arch).
+    blur: Gaussian sigma (pixels) the interior is blurred by, edge included, to match the photo's
+    focus (focus.added_blur).
     """
     if strength <= 0:
         return
@@ -528,25 +540,25 @@ def render_mouth(
     light = _light(op, k)[:, None]
     # shadowed parts are lit by light bounced off lips, cheeks and tongue: shadows turn warm
     col *= light * (1.0 - (1.0 - light) * _SHADOW_WARMTH)
-    a = (op.alpha * np.float32(strength))[:, None]
-    dst = out[op.ys, op.xs]
-    out[op.ys, op.xs] = np.clip(dst + (col - dst) * a + 0.5, 0, 255).astype(np.uint8)
+    FO.composite(out, op.ys, op.xs, col, op.alpha * np.float32(strength), blur)
 
 
 def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.ndarray, lip: np.ndarray,
-                     ipd: float, strength: float) -> None:
+                     ipd: float, strength: float, blur: float = 0.0) -> None:
     """Soft dark line where closed lips meet (the stomion line), in place on ``out``.
 
     inner_upper/inner_lower: (11, 2) target inner-lip chains; lip: (3,) lip colour; ipd: target
-    interpupillary distance (pixels). Fades out as the lips part (gap > 1.5 px).
+    interpupillary distance (pixels). Fades out as the lips part (gap > 1.5 px). blur: Gaussian
+    sigma (pixels) the line is blurred by to match the photo's focus (focus.added_blur).
     """
     if strength <= 0:
         return
     H, W = out.shape[:2]
     mid = (inner_upper + inner_lower) / 2.0
     pts = np.concatenate([inner_upper, inner_lower])
-    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 3, 0)
-    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 4, [W, H])
+    r = int(np.ceil(3.0 * blur)) if blur >= FO.MIN_BLUR else 0
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 3 - r, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 4 + r, [W, H])
     if x1 <= x0 or y1 <= y0:
         return
     py, px = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -564,7 +576,8 @@ def draw_lip_contact(out: np.ndarray, inner_upper: np.ndarray, inner_lower: np.n
     ru = ((px - mid[0, 0]) * axis[0] + (py - mid[0, 1]) * axis[1]) / max(float(axis @ axis), 1e-6)
     fade = smoothstep(np.minimum(ru, 1.0 - ru) / LIP_CONTACT_TAPER)
     gap = float(np.max(np.linalg.norm(inner_lower - inner_upper, axis=1)))
-    a = (band * fade * (LIP_CONTACT_ALPHA * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))))[..., None]
+    a = FO.soft_mask(band * fade * np.float32(LIP_CONTACT_ALPHA * strength * float(np.clip(1.0 - gap / 3.0, 0.0, 1.0))),
+                     blur)[..., None]
     if float(a.max()) <= 0:
         return
     col = np.asarray(lip, np.float32) * LIP_CONTACT_SHADE

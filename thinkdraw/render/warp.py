@@ -33,6 +33,7 @@ from thinkdraw.face import mesh as M
 from thinkdraw.face.canonical import canonical_neutral
 from thinkdraw.face.rig import RIG_ANCHORS
 from thinkdraw.render import eyes as E
+from thinkdraw.render import focus as FO
 from thinkdraw.render import glasses as GL
 from thinkdraw.render import mouth as MO
 from thinkdraw.render import sideband as SB
@@ -74,6 +75,7 @@ class RenderConfig:
     eyes: bool = True  # redraw irises that moved (gaze)
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
     side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
+    match_focus: bool = True  # the drawn parts (mouth interior, lip contact line, relit corners) are blurred to the photo's own focus, measured at its edges round the eyes and lips (focus.py); False: drawn ~1 px sharp on any photo
     tone: bool = True  # a black-and-white or toned (sepia, cyanotype) portrait: the mouth interior, lip line and creases are drawn in its tone, not in colour (tone.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_stretch: float = 0.4  # a toothy photo's lips drawn apart without the jaw (AU10, a broader smile): its own teeth, stretched, fill up to this share more than its opening before the drawn interior takes over (Renderer.mouth_strength)
@@ -547,6 +549,11 @@ class Renderer:
         crowns = 0.0 if own_teeth is None else float(smoothstep((self.src_open / self.ipd - lo) / (hi - lo)))
         self.teeth_stretch = self.config.mouth_stretch * crowns
         self.tone = TN.fit_tone(self.image) if self.config.tone else None
+        # how blurred the photo's own edges are (Gaussian sigma, source pixels): drawn parts match it
+        self.photo_blur = FO.photo_blur(img, lm, self.ipd) if self.config.match_focus else FO.RESAMPLE_SIGMA
+        if FO.added_blur(self.photo_blur) >= FO.MIN_BLUR:
+            log.info("soft photo (edges blurred %.1f px): the drawn mouth parts are blurred to match "
+                     "(RenderConfig(match_focus=False) to turn off)", self.photo_blur)
         if self.tone is not None:
             log.info("monochrome portrait: the mouth interior, lip line and creases are drawn in its tone")
         # the upper teeth hang from the lips' contact line at rest: the neutralised face's, since a
@@ -943,16 +950,17 @@ class Renderer:
         if self.side_band is not None:
             SB.fill_side_band(out, self.side_band, dst, self.src, head, self.ipd)
         crop = self._mouth_crop(m, m_ipd)
+        blur = FO.added_blur(self.photo_blur, head.scale)  # drawn parts as soft as the photo's own edges
         if crop < 1.0 and mx is not None:  # the warp showed the middle of the photo's opening (frame_src)
-            MO.corridor_relight(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], crop)
+            MO.corridor_relight(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], crop, blur)
         if self.config.mouth:
             closing = self._close_mouth(out, t, head, region, mx, my)
             self._soften_folds(out, t, head, region, mx, my, self._smile_removed_at(m))
             if closing > 0:  # after the cheek plate: its edge at the corners folds with the lips too
                 self._antialias_lip_seam(out, t, closing)
                 MO.draw_lip_contact(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], self.lip,
-                                    self.ipd * head.scale, closing)
-            self._draw_mouth(out, lm, head, closing)
+                                    self.ipd * head.scale, closing, blur)
+            self._draw_mouth(out, lm, head, closing, blur)
         if self.config.wrinkles:  # drawn where the face is now
             ipd = self.ipd * head.scale
             WR.draw_furrows(out, t, ipd, WR.furrow_strength(self.src_brow_gap, m, m_ipd))
@@ -1003,7 +1011,8 @@ class Renderer:
         beyond = (opening - src_open - stretch) / ramp
         return float(np.clip(max(beyond, min(2.0 * closing, 1.0) * min(opening / ramp, 1.0)), 0.0, 1.0))
 
-    def _draw_mouth(self, out: np.ndarray, landmarks: np.ndarray, head: Similarity, closing: float = 0.0) -> None:
+    def _draw_mouth(self, out: np.ndarray, landmarks: np.ndarray, head: Similarity, closing: float = 0.0,
+                    blur: float = 0.0) -> None:
         t = landmarks[:, :2]
         strength = self.mouth_strength(t, head, closing)
         if strength <= 0:
@@ -1012,7 +1021,7 @@ class Renderer:
         # the arch is seen under the target's yaw; 2D targets keep the photo's
         yaw = sin_yaw(landmarks) if landmarks.shape[1] > 2 else self.src_sin_yaw
         MO.render_mouth(out, t[list(M.LIPS_INNER_UPPER)], t[list(M.LIPS_INNER_LOWER)], head, self.upper_anchor,
-                        jaw, self.ipd_true, self.mouth_style, strength, yaw)
+                        jaw, self.ipd_true, self.mouth_style, strength, yaw, blur)
 
     def _warp_plate(self, plate: np.ndarray, win: Region, region: Region,
                     mx: np.ndarray | None, my: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
