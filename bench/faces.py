@@ -33,7 +33,9 @@ Prints markdown:
 13. teeth drawn into a jaw drop on the photos that show their own: the hue and brightness of the drawn
    teeth against the photo's teeth, with the photo's own hue and with the skin's colour cast; and how
    many emotion stills show only the photo's own teeth, with them stretched into lips drawn apart
-   (RenderConfig.mouth_stretch) and without.
+   (RenderConfig.mouth_stretch) and without;
+14. focus: the photo's blur (render/focus.py) and the blur of a jaw drop's lips box, the drawn parts
+   matched to the photo's focus and drawn crisp (RenderConfig.match_focus), against the photo's own.
 See thinkdraw/eval/registry_faces.py for the sources and thinkdraw/eval/observation.py for the model.
 """
 
@@ -533,6 +535,43 @@ def section_narrowed(frontal) -> None:
     print()
 
 
+def section_focus(frontal) -> None:
+    """The photo's blur (render/focus.py) and the open mouth's: each frontal photo opened to AU25 +
+    AU26 (the drawn interior at full strength), the blur read in the lips' box of the render with
+    the drawn parts matched to the photo's focus (now) and drawn crisp (match_focus=False), against
+    the same box of the photo."""
+    from thinkdraw.face import mesh as M
+    from thinkdraw.face.analyze import analyze_portrait
+    from thinkdraw.face.rig import Rig
+    from thinkdraw.render import focus as FO
+    from thinkdraw.render.warp import Renderer, RenderConfig
+
+    lips = (M.LIPS_OUTER,)
+    rows = []  # (photo's focus, photo's lips, render now, render crisp)
+    for f in _progress(frontal, "focus"):
+        p = analyze_portrait(f.image)
+        rig = Rig(p)
+        r = Renderer(f.image, p, rig=rig)
+        crisp = Renderer(f.image, p, RenderConfig(match_focus=False), rig=rig)
+        t = rig.forward({"AU25": 1.0, "AU26": 1.0})[0]
+        ipd = r.ipd
+        rows.append((r.photo_blur, FO.photo_blur(f.image, p.landmarks, ipd, lips),
+                     FO.photo_blur(r.render(t), t, ipd, lips), FO.photo_blur(crisp.render(t), t, ipd, lips)))
+    m = np.array(rows)
+    soft = m[:, 0] > np.hypot(FO.RESAMPLE_SIGMA, FO.MIN_BLUR)  # photos whose drawn parts get blurred
+    print("## Focus: the drawn mouth as soft as the photo\n")
+    print(f"{len(m)} frontal photos, each opened to AU25 + AU26. Blur (Gaussian sigma, px) read by `focus.photo_blur` "
+          f"(Zhuo & Sim's gradient ratio, median over strong edges); the photo's focus round its eyes and lips ranges "
+          f"{m[:, 0].min():.2f}-{m[:, 0].max():.2f} px (median {np.median(m[:, 0]):.2f}); {int(soft.sum())} photos read "
+          f"softer than the drawn parts' own edges ({FO.RESAMPLE_SIGMA} px) and get them blurred. In the lips' box:\n")
+    print("| lips' box read in | median blur, all | median blur, soft photos | median ratio to the photo's, soft photos |")
+    print("|---|---|---|---|")
+    for name, col in (("the photo", 1), ("render, drawn parts matched (now)", 2), ("render, drawn crisp", 3)):
+        print(f"| {name} | {np.median(m[:, col]):.2f} | {np.median(m[soft, col]):.2f} | "
+              f"{np.median(m[soft, col] / m[soft, 1]):.2f} |")
+    print()
+
+
 def section_teeth(frontal) -> None:
     """Two tables over the frontal photos, each analysed once: the drawn teeth against the photo's
     own (hue, luma) where its teeth measure, and, on the photos that show teeth (own AU25 >= 0.5),
@@ -609,6 +648,7 @@ def main() -> int:
         "mono": lambda: section_mono(faces), "width": lambda: section_width(frontal),
         "identity": lambda: section_identity(faces), "slits": lambda: section_slits(frontal),
         "narrowed": lambda: section_narrowed(frontal), "teeth": lambda: section_teeth(frontal),
+        "focus": lambda: section_focus(frontal),
     }
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=tuple(sections), help="one section")

@@ -39,9 +39,13 @@ to half the window's 99th percentile of gradient where that is lower (at 40 / 10
 photo blurred by sigma 4 had too few edges left and read as sharp)."""
 
 
-def _windows(lm: np.ndarray, ipd: float, shape: tuple[int, int]) -> list[tuple[slice, slice]]:
-    """Boxes round the right eye and brow, the left eye and brow, and the lips (clipped to the image)."""
-    groups = (M.RIGHT_EYE + M.RIGHT_BROW, M.LEFT_EYE + M.LEFT_BROW, M.LIPS_OUTER)
+EYES_AND_LIPS: tuple[tuple[int, ...], ...] = (M.RIGHT_EYE + M.RIGHT_BROW, M.LEFT_EYE + M.LEFT_BROW, M.LIPS_OUTER)
+"""Landmark groups whose boxes the photo's focus is read in: each eye with its brow, and the lips."""
+
+
+def _windows(lm: np.ndarray, ipd: float, shape: tuple[int, int],
+             groups: tuple[tuple[int, ...], ...]) -> list[tuple[slice, slice]]:
+    """Boxes round each landmark group, padded by _PAD_IPD and clipped to the image."""
     pad = _PAD_IPD * ipd
     h, w = shape
     out = []
@@ -74,13 +78,14 @@ def _edge_sigmas(grey: np.ndarray) -> np.ndarray:
     return np.minimum(_SIGMA0 / np.sqrt(r * r - 1.0), _MAX_SIGMA)
 
 
-def photo_blur(image: np.ndarray, landmarks: np.ndarray, ipd: float) -> float:
-    """Gaussian sigma (pixels) of the photo's edges round the eyes and lips: the median of the
-    readings at their strong edges; RESAMPLE_SIGMA where fewer than _MIN_EDGES were found.
+def photo_blur(image: np.ndarray, landmarks: np.ndarray, ipd: float,
+               groups: tuple[tuple[int, ...], ...] = EYES_AND_LIPS) -> float:
+    """Gaussian sigma (pixels) of the photo's edges round the eyes and lips (``groups``): the median
+    of the readings at their strong edges; RESAMPLE_SIGMA where fewer than _MIN_EDGES were found.
     image: (H, W, 3) uint8 RGB; landmarks: (478, 2|3) pixels; ipd: interpupillary distance (pixels)."""
     img = np.asarray(image)
     grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
-    readings = [_edge_sigmas(np.ascontiguousarray(grey[win])) for win in _windows(np.asarray(landmarks), ipd, grey.shape[:2])]
+    readings = [_edge_sigmas(np.ascontiguousarray(grey[win])) for win in _windows(np.asarray(landmarks), ipd, grey.shape[:2], groups)]
     sig = np.concatenate(readings) if readings else np.zeros(0, np.float32)
     if sig.size < _MIN_EDGES:
         return RESAMPLE_SIGMA
