@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from thinkdraw.face import mesh
+from thinkdraw.render import focus as FO
 from thinkdraw.render.geometry import between_chains_alpha
 from thinkdraw.render.raster import inpaint, lerp_kept_rows, normalized_blur
 
@@ -536,7 +537,8 @@ def upper_lid_descent(up: np.ndarray, rest_upper: np.ndarray) -> float:
     return float(np.max((up[1:-1] - rest_upper[1:-1]) @ n))
 
 
-def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.ndarray, scale: float, ipd: float) -> float:
+def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.ndarray, scale: float, ipd: float,
+             blur: float = 0.0) -> float:
     """Cover the eye where the upper lid slid down below its rest position. Returns the closure
     (the upper lid's descent as a fraction of the rest opening).
 
@@ -545,6 +547,8 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     margin, so a closed eye reads as a closed lid instead of stretched lashes. Only the upper
     lid's own descent counts: an eye narrowed from below (AU6, AU7) keeps its lashes and iris.
     target: (478, 2) pixels. rest_upper: (n, 2) rest upper-lid chain in the target frame.
+    blur: Gaussian sigma (pixels) the painted lid is blurred by, edge included, to match the photo's
+    focus (focus.added_blur): drawn sharp, a soft photo's blink showed a crisp lid rim and lash line.
     """
     up = target[list(lid.upper_ids)]
     lo = target[list(lid.lower_ids)]
@@ -572,8 +576,10 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     rows, cols = np.nonzero(cover.any(1))[0], np.nonzero(cover.any(0))[0]
     if not len(rows):
         return closure
-    # paint the cover's own box only (the wider window was for the skin round it)
-    win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    # paint the cover's own box only (the wider window was for the skin round it), and the blur's reach
+    r = int(np.ceil(3.0 * blur)) if blur >= FO.MIN_BLUR else 0
+    r0, c0 = max(rows[0] - r, 0), max(cols[0] - r, 0)
+    win = (slice(r0, min(rows[-1] + 1 + r, cover.shape[0])), slice(c0, min(cols[-1] + 1 + r, cover.shape[1])))
     cover, from_top, to_bottom, span, px, py, region, skin = (
         v[win] for v in (cover, from_top, to_bottom, span, px, py, region, skin))
     frac = np.clip(from_top / np.maximum(span, 1e-3), 0, 1)
@@ -594,9 +600,12 @@ def draw_lid(out: np.ndarray, lid: LidModel, target: np.ndarray, rest_upper: np.
     col = col * (1 - crease_a[..., None]) + (col * 0.7) * crease_a[..., None]
     col = col * (1 - lash_a[..., None]) + lid.lash * lash_a[..., None]
     top_fade = np.clip(from_top / ext, 0, 1) ** 1.5  # blend softly into the skin above
-    a = (cover * top_fade * strength)[..., None]
-    wy, wx = y0 + rows[0], x0 + cols[0]
-    out[wy : wy + region.shape[0], wx : wx + region.shape[1]] = np.clip(region * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
+    a = cover * top_fade * strength
+    paint = col * a[..., None]
+    if r:  # colour and coverage blurred together (premultiplied): the rim spreads as a lens spreads it
+        a, paint = FO.soft_mask(a.astype(np.float32), blur), FO.soft_mask(paint.astype(np.float32), blur)
+    wy, wx = y0 + r0, x0 + c0
+    out[wy : wy + region.shape[0], wx : wx + region.shape[1]] = np.clip(region * (1 - a[..., None]) + paint + 0.5, 0, 255).astype(np.uint8)
     return closure
 
 

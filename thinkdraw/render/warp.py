@@ -75,7 +75,7 @@ class RenderConfig:
     eyes: bool = True  # redraw irises that moved (gaze)
     glasses: bool = True  # a detected spectacle frame stays rigid (moves with the head only; glasses.py)
     side_fill: bool = True  # head turns: refill the stretched band next to the face outline with cheek skin where the photo's strip holds a crease or an ear edge (sideband.py)
-    match_focus: bool = True  # the drawn parts (mouth interior, lip contact line, relit corners) are blurred to the photo's own focus, measured at its edges round the eyes and lips (focus.py); False: drawn ~1 px sharp on any photo
+    match_focus: bool = True  # the drawn parts (mouth interior, lip contact line, relit corners, closing lids) are blurred to the photo's own focus, measured at its edges round the eyes and lips (focus.py); False: drawn ~1 px sharp on any photo
     tone: bool = True  # a black-and-white or toned (sepia, cyanotype) portrait: the mouth interior, lip line and creases are drawn in its tone, not in colour (tone.py)
     mouth_open_px: float = 0.6  # opening beyond the portrait's own (pixels) where the interior starts
     mouth_stretch: float = 0.4  # a toothy photo's lips drawn apart without the jaw (AU10, a broader smile): its own teeth, stretched, fill up to this share more than its opening before the drawn interior takes over (Renderer.mouth_strength)
@@ -973,7 +973,7 @@ class Renderer:
         if self.config.lids:
             for lid in self.lids:
                 rest = head.apply(self.landmarks[list(lid.upper_ids)])
-                E.draw_lid(out, lid, t, rest, head.scale, self.ipd)
+                E.draw_lid(out, lid, t, rest, head.scale, self.ipd, blur)
         if self.glasses is not None and mx is not None:  # in front of everything the face did
             GL.composite(out, self.glasses, GL.frame_motion(self.landmarks, t))
         if self.tone is not None:  # every drawn part lies on the face, inside its landmarks' box
